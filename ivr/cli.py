@@ -1,0 +1,179 @@
+"""The `ivr` command: serve, load, lines, presence, route, call and worker."""
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import click
+import redis
+
+from routing import customer_timezone, route
+from routing.model import PRESENCE_STATES
+from routing.records import CASE_NUMBER
+
+from .config import ConfigError
+from .directory import DocumentError, load_document, read_document
+from .runtime import Runtime
+from .store import UnknownEngineer
+
+LOAD_TIMEOUT = 120.0
+"""Seconds a load may wait on Redis: one transaction of a large directory takes a while."""
+
+
+def fail(message: str, code: int = 1):
+    click.echo(f"ivr: {message}", err=True)
+    sys.exit(code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", envvar="IVR_CONFIG", type=click.Path(dir_okay=False), help="TOML configuration file [env IVR_CONFIG].")
+@click.option("--data-dir", envvar="IVR_DATA_DIR", type=click.Path(file_okay=False),
+              help="Where the embedded Redis keeps its data when REDIS_URL is not set [env IVR_DATA_DIR].")
+@click.pass_context
+def main(ctx: click.Context, config: str | None, data_dir: str | None) -> None:
+    """Route calls to a software vendor's support lines (Twilio Voice webhooks)."""
+    try:
+        runtime = Runtime.from_environment(config, data_dir)
+    except ConfigError as exc:
+        fail(f"bad configuration: {exc}", 2)
+    ctx.obj = runtime
+    ctx.call_on_close(runtime.close)
+
+
+def _store(runtime: Runtime, timeout: float | None = None):
+    try:
+        store = runtime.store(timeout) if timeout else runtime.store()
+        store.redis.ping()
+    except redis.RedisError as exc:
+        fail(f"cannot reach Redis at {runtime.redis_url or runtime.data_dir}: {exc}")
+    except Exception as exc:  # the embedded server could not start
+        fail(str(exc))
+    return store
+
+
+@main.command()
+@click.argument("file", type=click.File("rb"))
+@click.pass_obj
+def load(runtime: Runtime, file) -> None:
+    """Load directory data (accounts, engineers, cases) from a JSON FILE, or - for stdin.
+
+    The document is checked whole first: if any record is bad, every bad record and field
+    is listed and nothing stored changes.
+    """
+    try:
+        document = read_document(file.read())
+    except DocumentError as exc:
+        fail(f"{file.name}: {exc}")
+    store = _store(runtime, LOAD_TIMEOUT)
+    total = sum(len(document.get(k, []) or []) for k in ("accounts", "engineers", "cases")
+                if isinstance(document, dict) and isinstance(document.get(k, []), list))
+    if sys.stderr.isatty():
+        with click.progressbar(length=total, label="storing", file=sys.stderr, show_pos=True) as bar:
+            result = load_document(store, document, runtime.settings.regions, bar.update)
+    else:
+        result = load_document(store, document, runtime.settings.regions)
+    if not result.ok:
+        for error in result.errors:
+            click.echo(f"{file.name}: {error}", err=True)
+        fail(f"refused {file.name}: {len(result.errors)} error(s); nothing was stored")
+    d = result.directory
+    click.echo(f"loaded {len(d.accounts)} accounts, {len(d.engineers)} engineers, {len(d.cases)} cases")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def lines(runtime: Runtime, as_json: bool) -> None:
+    """List the configured phone lines."""
+    settings = runtime.settings
+    rows = [
+        {"number": line.number, "region": line.region, "audience": line.audience,
+         "languages": list(line.languages), "timezone": line.timezone,
+         "default": line.number == settings.default_line.number}
+        for line in settings.lines.values()
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        mark = " (default)" if row["default"] else ""
+        click.echo(f"{row['number']:<16} {row['region']:<6} {row['audience']:<9} "
+                   f"{' '.join(row['languages']):<20} {row['timezone']}{mark}")
+
+
+@main.command()
+@click.argument("engineer")
+@click.argument("state", type=click.Choice(PRESENCE_STATES), default="offline")
+@click.pass_obj
+def presence(runtime: Runtime, engineer: str, state: str) -> None:
+    """Set an ENGINEER's presence: available, busy, away or offline (the default)."""
+    store = _store(runtime)
+    try:
+        store.set_presence(engineer, state)
+    except UnknownEngineer:
+        fail(f"no engineer {engineer!r} in the directory (load it with `ivr load`)")
+    click.echo(f"{engineer} is {state}")
+
+
+def parse_moment(text: str | None, tz: ZoneInfo) -> datetime:
+    """Return an aware moment from ISO-8601; a time without offset is in the given zone."""
+    if text is None:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not an ISO-8601 moment like 2026-11-27T08:00:00+01:00", param_hint="--at") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=tz)
+
+
+def decision_json(decision) -> dict:
+    """Return a decision as the documented JSON object."""
+    deadline = getattr(decision, "deadline", None)
+    next_open = getattr(decision, "next_open", None)
+    return {
+        "decision": decision.kind,
+        "reason": decision.reason,
+        "engineer": getattr(decision, "engineer", None),
+        "queue": getattr(decision, "queue", None),
+        "deadline": deadline.isoformat() if deadline else None,
+        "next_open": next_open.isoformat() if next_open else None,
+    }
+
+
+@main.command("route")
+@click.argument("case")
+@click.option("--line", "line_number", required=True, help="The number called (E.164).")
+@click.option("--language", required=True, help="The caller's language code.")
+@click.option("--at", "at", help="ISO-8601 moment to ask about (default now); without an offset, the customer's local time.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_obj
+def route_command(runtime: Runtime, case: str, line_number: str, language: str, at: str | None, as_json: bool) -> None:
+    """Show where a call about CASE would go: the staff's what-if tool."""
+    settings = runtime.settings
+    line = settings.line_for(line_number)
+    if line.number != line_number and line_number not in settings.lines:
+        click.echo(f"note: {line_number} is not a configured line; using the default line {line.number}", err=True)
+    if language not in line.languages:
+        raise click.BadParameter(f"{language!r} is not offered on {line.number} ({', '.join(line.languages)})", param_hint="--language")
+    store = _store(runtime)
+    case_file = store.case_file(case) if CASE_NUMBER.match(case) else None
+    tz = customer_timezone(case_file, line) if case_file else ZoneInfo(line.timezone)
+    now = parse_moment(at, tz)
+    decision = route(case_file, line, language, now, settings.policy)
+    out = decision_json(decision)
+    if as_json:
+        click.echo(json.dumps(out))
+        return
+    if decision.kind == "refused":
+        text = f"refused: {decision.reason}"
+        if out["next_open"]:
+            text += f" (phones open {out['next_open']})"
+    elif decision.kind == "engineer":
+        text = f"ring engineer {decision.engineer}, then queue {decision.queue} if unanswered (deadline {out['deadline']})"
+    else:
+        text = f"queue {decision.queue} (deadline {out['deadline']})"
+        if decision.preferred:
+            text += f"; first claim for busy engineer {decision.preferred}"
+    click.echo(text)

@@ -1,0 +1,135 @@
+"""The directory copy in Redis: accounts, engineers, cases and engineer presence."""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import asdict
+from datetime import date
+
+import redis
+
+from routing import Account, Case, CaseFile, Engineer
+from routing.model import DEFAULT_PRESENCE, PRESENCE_STATES
+from routing.records import Directory
+
+PREFIX = "ivr:"
+"""Every key this service writes starts with this, so it can share a Redis."""
+
+WEBHOOK_TIMEOUT = 1.0
+"""Seconds a webhook waits on Redis: Twilio gives up on a webhook long before a slow Redis does."""
+
+LOAD_CHUNK = 5000
+"""Records queued per progress step when loading; the whole load is still one transaction."""
+
+
+def connect(url: str, timeout: float = WEBHOOK_TIMEOUT) -> redis.Redis:
+    """Return a client for a Redis URL with short timeouts; it connects on first use."""
+    return redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout, decode_responses=True)
+
+
+def _encode(record) -> str:
+    data = asdict(record)
+    for key, value in data.items():
+        if isinstance(value, date):
+            data[key] = value.isoformat()
+        elif isinstance(value, tuple):
+            data[key] = list(value)
+    return json.dumps(data, separators=(",", ":"))
+
+
+def _account(raw: str | None) -> Account | None:
+    if not raw:
+        return None
+    data = json.loads(raw)
+    expires = data.get("maintenance_expires")
+    data["maintenance_expires"] = date.fromisoformat(expires) if expires else None
+    return Account(**data)
+
+
+def _engineer(raw: str | None) -> Engineer | None:
+    if not raw:
+        return None
+    data = json.loads(raw)
+    data["languages"], data["regions"] = tuple(data["languages"]), tuple(data["regions"])
+    return Engineer(**data)
+
+
+class UnknownEngineer(LookupError):
+    pass
+
+
+class Store:
+    """Reads and writes the directory in Redis under one key prefix."""
+
+    def __init__(self, client: redis.Redis, prefix: str = PREFIX):
+        self.redis, self.prefix = client, prefix
+
+    def key(self, kind: str, ident: str) -> str:
+        return f"{self.prefix}{kind}:{ident}"
+
+    @property
+    def _index(self) -> dict[str, str]:
+        return {"accounts": f"{self.prefix}index:accounts", "engineers": f"{self.prefix}index:engineers",
+                "cases": f"{self.prefix}index:cases"}
+
+    def known_ids(self) -> tuple[set[str], set[str]]:
+        """Return the ids of the accounts and engineers already stored."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.smembers(self._index["accounts"])
+        pipe.smembers(self._index["engineers"])
+        accounts, engineers = pipe.execute()
+        return set(accounts), set(engineers)
+
+    def counts(self) -> dict[str, int]:
+        pipe = self.redis.pipeline(transaction=False)
+        for key in self._index.values():
+            pipe.scard(key)
+        return dict(zip(self._index, pipe.execute(), strict=True))
+
+    def save(self, directory: Directory, progress: Callable[[int], None] | None = None) -> None:
+        """Store every record of a checked directory in one transaction, replacing by id."""
+        pipe = self.redis.pipeline(transaction=True)
+        groups: Iterable[tuple[str, str, list, Callable]] = (
+            ("account", "accounts", directory.accounts, lambda r: r.id),
+            ("engineer", "engineers", directory.engineers, lambda r: r.id),
+            ("case", "cases", directory.cases, lambda r: r.number),
+        )
+        for kind, index, records, ident in groups:
+            for start in range(0, len(records), LOAD_CHUNK):
+                chunk = records[start:start + LOAD_CHUNK]
+                pipe.mset({self.key(kind, ident(r)): _encode(r) for r in chunk})
+                pipe.sadd(self._index[index], *(ident(r) for r in chunk))
+                if progress:
+                    progress(len(chunk))
+        pipe.execute()
+
+    def case_file(self, number: str) -> CaseFile | None:
+        """Return a case with its account, engineer and presence, in two round trips."""
+        raw = self.redis.get(self.key("case", number))
+        if raw is None:
+            return None
+        case = Case(**json.loads(raw))
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.get(self.key("account", case.account))
+        if case.engineer:
+            pipe.get(self.key("engineer", case.engineer))
+            pipe.get(self.key("presence", case.engineer))
+        results = pipe.execute()
+        account = _account(results[0])
+        engineer = _engineer(results[1]) if case.engineer else None
+        presence = (results[2] if case.engineer else None) or DEFAULT_PRESENCE
+        return CaseFile(case, account, engineer, presence)
+
+    def engineer(self, ident: str) -> Engineer | None:
+        return _engineer(self.redis.get(self.key("engineer", ident)))
+
+    def set_presence(self, ident: str, state: str) -> None:
+        """Set an engineer's presence; the engineer must be in the directory."""
+        if state not in PRESENCE_STATES:
+            raise ValueError(f"{state!r} is not one of {', '.join(PRESENCE_STATES)}")
+        if not self.redis.sismember(self._index["engineers"], ident):
+            raise UnknownEngineer(ident)
+        self.redis.set(self.key("presence", ident), state)
+
+    def presence(self, ident: str) -> str:
+        return self.redis.get(self.key("presence", ident)) or DEFAULT_PRESENCE

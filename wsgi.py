@@ -1,0 +1,1 @@
+from ivr import create_app; app = create_app()  # noqa: E702
