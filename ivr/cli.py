@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import click
 import redis
 
-from routing import customer_timezone, route
+from routing import customer_timezone, normalize_number, route
 from routing.model import PRESENCE_STATES
 from routing.records import CASE_NUMBER
 
@@ -153,7 +153,7 @@ def route_command(runtime: Runtime, case: str, line_number: str, language: str, 
     """Show where a call about CASE would go: the staff's what-if tool."""
     settings = runtime.settings
     line = settings.line_for(line_number)
-    if line.number != line_number and line_number not in settings.lines:
+    if normalize_number(line_number) not in settings.lines:
         click.echo(f"note: {line_number} is not a configured line; using the default line {line.number}", err=True)
     if language not in line.languages:
         raise click.BadParameter(f"{language!r} is not offered on {line.number} ({', '.join(line.languages)})", param_hint="--language")
@@ -177,3 +177,130 @@ def route_command(runtime: Runtime, case: str, line_number: str, language: str, 
         if decision.preferred:
             text += f"; first claim for busy engineer {decision.preferred}"
     click.echo(text)
+
+
+DEMO_TOKEN_FILE = "demo-token"
+"""Where `ivr serve --demo` leaves its local auth token for `ivr call --url` to find."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--workers", default=2, show_default=True, type=int, help="Gunicorn worker processes.")
+@click.option("--demo", is_flag=True, help="Load sample data, make a local auth token, and print numbers to try.")
+@click.pass_obj
+def serve(runtime: Runtime, host: str, port: int, workers: int, demo: bool) -> None:
+    """Run the Twilio webhooks (gunicorn); without REDIS_URL, on the embedded Redis."""
+    import os
+    import secrets
+
+    from .app import build
+    from .serve import Server
+
+    token = os.environ.get("TWILIO_AUTH_TOKEN")
+    if not token and not demo:
+        fail("TWILIO_AUTH_TOKEN is not set; set it to the Twilio account's auth token "
+             "(or use `ivr serve --demo` to try the service with a local token)", 2)
+    store = _store(runtime, LOAD_TIMEOUT)
+    url = runtime.url()
+    if demo:
+        token = token or secrets.token_hex(16)
+        _load_demo(runtime, store)
+        runtime.data_dir.mkdir(parents=True, exist_ok=True)
+        token_file = runtime.data_dir / DEMO_TOKEN_FILE
+        token_file.write_text(token)
+        token_file.chmod(0o600)
+        click.echo(f"demo auth token: {token}  (also in {token_file})")
+        click.echo(f"try: ivr call --url http://{host}:{port} --to {runtime.settings.default_line.number} "
+                   f"--from +15555550123 --press 1,10000001")
+    config = {"TWILIO_AUTH_TOKEN": token, "REDIS_URL": url, "SETTINGS": runtime.settings, "ALLOW_AT": demo}
+    build(config)  # fail here, in the foreground, on anything the workers would trip over
+    click.echo(f"serving on http://{host}:{port} (Redis: {url}; configuration: {runtime.settings.source})")
+    Server(lambda: build(config), {"bind": f"{host}:{port}", "workers": workers, "accesslog": "-",
+                                   "timeout": 30, "graceful_timeout": 5}).run()
+
+
+def _load_demo(runtime: Runtime, store) -> None:
+    from .demo import demo_document, demo_presence
+
+    document, guide = demo_document(runtime.settings)
+    result = load_document(store, document, runtime.settings.regions)
+    if not result.ok:  # pragma: no cover - the sample is checked by the tests
+        fail("; ".join(map(str, result.errors)))
+    for engineer, state in demo_presence(document).items():
+        store.set_presence(engineer, state)
+    click.echo(f"demo data: {len(document['accounts'])} accounts, {len(document['engineers'])} engineers, "
+               f"{len(document['cases'])} cases. Cases to try (press the language key first on multi-language lines):")
+    for line, case, outcome in guide:
+        click.echo(f"  {line:<15} {case}  {outcome}")
+
+
+@main.command()
+@click.option("--to", "to", required=True, help="The number called.")
+@click.option("--from", "caller", default="+15555550123", show_default=True, help="The caller's number.")
+@click.option("--press", default="", help="Keys per gather, comma-separated: digits, w (wait), n (engineer does not "
+                                        "answer), s:TEXT (say TEXT).")
+@click.option("--at", "at", help="ISO-8601 moment to place the call at (with an offset).")
+@click.option("--url", help="A running server to call (default: the app, in this process).")
+@click.option("--token", envvar="TWILIO_AUTH_TOKEN", help="Auth token to sign with [env TWILIO_AUTH_TOKEN].")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_obj
+def call(runtime: Runtime, to: str, caller: str, press: str, at: str | None, url: str | None, token: str | None,
+         as_json: bool) -> None:
+    """Play Twilio's part in a call and print what the caller hears and where the call ends."""
+    import secrets
+
+    from .simulator import CallSimulator, LoopError, parse_presses
+
+    if at:
+        try:
+            if datetime.fromisoformat(at).tzinfo is None:
+                raise ValueError
+        except ValueError:
+            raise click.BadParameter(f"{at!r} is not an ISO-8601 moment with an offset, like 2026-11-30T08:00:00-05:00",
+                                     param_hint="--at") from None
+    if url:
+        import requests
+
+        token = token or _demo_token(runtime)
+        if not token:
+            fail("no auth token: set TWILIO_AUTH_TOKEN or pass --token (ivr serve --demo prints one)")
+        session = requests.Session()
+
+        def send(absolute, params, headers):
+            reply = session.post(absolute, data=params, headers=headers, timeout=10)
+            return reply.status_code, reply.text, reply.headers
+
+        simulator = CallSimulator(url, token, send, at)
+    else:
+        from .app import build
+
+        token = token or secrets.token_hex(16)
+        _store(runtime)
+        app = build({"TWILIO_AUTH_TOKEN": token, "REDIS_URL": runtime.url(), "SETTINGS": runtime.settings,
+                     "ALLOW_AT": True})
+        client = app.test_client()
+
+        def send(absolute, params, headers):
+            reply = client.post(absolute, data=params, headers=headers)
+            return reply.status_code, reply.get_data(as_text=True), reply.headers
+
+        simulator = CallSimulator("http://localhost/", token, send, at)
+    try:
+        result = simulator.call(to, caller, parse_presses(press))
+    except LoopError as exc:
+        fail(str(exc))
+    if as_json:
+        click.echo(json.dumps(result.as_json(), ensure_ascii=False))
+        return
+    for heard in result.heard:
+        click.echo(f"[{heard['language']} {heard['voice']}] {heard['text']}")
+    for heard in result.whisper:
+        click.echo(f"  (engineer hears) [{heard['language']}] {heard['text']}")
+    o = result.outcome
+    click.echo(f"=> {o['kind']}" + (f" {o['target']}" if o["target"] else "") + (f" ({o['reason']})" if o["reason"] else ""))
+
+
+def _demo_token(runtime: Runtime) -> str | None:
+    path = runtime.data_dir / DEMO_TOKEN_FILE if runtime.data_dir else None
+    return path.read_text().strip() if path and path.exists() else None

@@ -53,7 +53,9 @@ DEFAULTS: dict = {
     "holidays": True,
     "overflow": {},
     "dial": {"timeout": 20},
-    "queue": {"announce_every": 45, "preferred_claim": 60, "max_wait": 3600},
+    "queue": {"preferred_claim": 60, "max_wait": 3600,
+              # Heard between position announcements: a clip of about 45 s repeats them that often.
+              "hold_music": "http://com.twilio.music.classical.s3.amazonaws.com/BusyStrings.mp3"},
     "calls": {"state_ttl": 14400},
     "proxy": {"trusted": []},
 }
@@ -63,7 +65,7 @@ _TOP_KEYS = set(DEFAULTS)
 _REGION_KEYS = {"name", "languages", "timezone", "holidays"}
 _LINE_KEYS = {"number", "region", "audience", "languages", "timezone", "name"}
 _PLAN_KEYS = {"days", "open", "close"}
-_SECTION_KEYS = {"dial": {"timeout"}, "queue": {"announce_every", "preferred_claim", "max_wait"},
+_SECTION_KEYS = {"dial": {"timeout"}, "queue": {"preferred_claim", "max_wait", "hold_music"},
                  "calls": {"state_ttl"}, "proxy": {"trusted"}}
 _HHMM = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")
 
@@ -86,10 +88,10 @@ class Settings:
     portal: str
     email: str
     dial_timeout: int
-    announce_every: int
     preferred_claim: int
     max_wait: int
     state_ttl: int
+    hold_music: str
     trusted_proxies: tuple[str, ...] = ()
     source: str = "built-in defaults"
     raw: dict = field(default_factory=dict, repr=False, compare=False)
@@ -248,14 +250,20 @@ def build_settings(raw: dict, source: str = "built-in defaults") -> Settings:
         portal=raw["portal"],
         email=raw["email"],
         dial_timeout=_positive_int(raw, "dial", "timeout", source),
-        announce_every=_positive_int(raw, "queue", "announce_every", source),
         preferred_claim=_positive_int(raw, "queue", "preferred_claim", source),
         max_wait=_positive_int(raw, "queue", "max_wait", source),
         state_ttl=_positive_int(raw, "calls", "state_ttl", source),
+        hold_music=_url(raw["queue"]["hold_music"], "queue.hold_music", source),
         trusted_proxies=tuple(trusted),
         source=source,
         raw=raw,
     )
+
+
+def _url(value, key: str, source: str) -> str:
+    if not isinstance(value, str) or not re.match(r"^https?://[^\s]+$", value):
+        raise ConfigError(key, f"{value!r} must be an http(s) URL of an audio file", source)
+    return value
 
 
 def _known_country(code: str) -> bool:

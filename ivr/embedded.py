@@ -52,6 +52,7 @@ class EmbeddedRedis:
         self.data_dir = Path(data_dir).expanduser().resolve()
         self.socket = self.data_dir / "redis.sock"
         self.process: subprocess.Popen | None = None
+        self.owner = os.getpid()
 
     @property
     def url(self) -> str:
@@ -74,6 +75,7 @@ class EmbeddedRedis:
                 return self
             if self.socket.exists():
                 self.socket.unlink()
+            self.owner = os.getpid()
             log = self.data_dir / "redis.log"
             self.process = subprocess.Popen(
                 [
@@ -105,6 +107,9 @@ class EmbeddedRedis:
 
     def stop(self) -> None:
         """Stop the server if this process started it; the append-only file is synced first."""
+        # Forked server workers inherit this object; only the process that started Redis stops it.
+        if os.getpid() != self.owner:
+            return
         process, self.process = self.process, None
         if process is None or process.poll() is not None:
             return

@@ -78,6 +78,7 @@ def route(
     if preferred and case_file.presence == "available":
         return DialEngineer(
             engineer=engineer.id,
+            name=engineer.name,
             client=engineer.client,
             phone=engineer.phone,
             case=case.number,

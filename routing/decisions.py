@@ -46,6 +46,7 @@ class Enqueue:
 @dataclass(frozen=True)
 class DialEngineer:
     engineer: str
+    name: str
     client: str | None
     phone: str | None
     case: str

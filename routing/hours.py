@@ -87,7 +87,8 @@ class Hours:
     ) -> datetime:
         """Return when `minutes` of open time have passed after start (business-hours clock)."""
         if self.always:
-            return to_local(start + timedelta(minutes=minutes), tz)
+            # In UTC: adding to a local aware datetime would be wall-clock arithmetic across DST.
+            return to_local(start.astimezone(UTC) + timedelta(minutes=minutes), tz)
         remaining = timedelta(minutes=minutes)
         local = start.astimezone(tz)
         for offset in range(SEARCH_DAYS * 4):

@@ -11,8 +11,8 @@ from .model import CASE_STATUSES, CASE_TYPES, LANGUAGES, SEVERITIES, Account, Ca
 from .plans import PLAN_NAMES
 
 SECTIONS = ("accounts", "engineers", "cases")
-CASE_NUMBER = re.compile(r"^[0-9]{8}$")
-E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+CASE_NUMBER = re.compile(r"^[0-9]{8}\Z")  # \Z: "$" would let a trailing newline through
+E164 = re.compile(r"^\+[1-9][0-9]{6,14}\Z")
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ class _Checker:
         value = self.record.get(name)
         if value is None and not required:
             return None
-        if isinstance(value, bool) or value not in options:
+        if isinstance(value, bool | float) or value not in options:  # 2.0 == 2, but is no severity
             self.fail(name, f"{value!r} is not one of {', '.join(map(str, options))}")
             return None
         return value
@@ -196,13 +196,13 @@ def parse_document(
 
     accounts = [_Checker("accounts", i, r) for i, r in enumerate(sections["accounts"])]
     for c in accounts:
-        record = _account(c)
+        record = None if c.errors else _account(c)  # not an object: said once
         if record:
             directory.accounts.append(record)
     unique("accounts", accounts, "id")
     engineers = [_Checker("engineers", i, r) for i, r in enumerate(sections["engineers"])]
     for c in engineers:
-        record = _engineer(c, regions)
+        record = None if c.errors else _engineer(c, regions)
         if record:
             directory.engineers.append(record)
     unique("engineers", engineers, "id")
@@ -210,7 +210,7 @@ def parse_document(
     engineer_ids = set(known_engineers) | {c.ident for c in engineers if c.ident}
     cases = [_Checker("cases", i, r) for i, r in enumerate(sections["cases"])]
     for c in cases:
-        record = _case(c, account_ids, engineer_ids)
+        record = None if c.errors else _case(c, account_ids, engineer_ids)
         if record:
             directory.cases.append(record)
     unique("cases", cases, "number")

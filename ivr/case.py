@@ -1,0 +1,75 @@
+"""The case number: taken by keypad or speech, looked up, and routed."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Blueprint, request
+from twilio.twiml.voice_response import VoiceResponse
+
+from routing import Refused, route
+from routing.records import CASE_NUMBER
+
+from . import prompts
+from .speech import spaced_digits
+from .security import signed
+from .twiml import (CASE_ATTEMPTS, ask_case, case_digits, current_language, current_line, dial, enqueue,
+                    number_param, param, refuse, say, services, speaker, twiml)
+
+bp = Blueprint("case", __name__)
+
+AT_FIELD = "IvrAt"
+"""The form field `ivr call --at` sets; Twilio never sends it."""
+
+
+def now() -> datetime:
+    """Return the moment a call is routed at; `ivr call --at` may ask about another one.
+
+    The moment comes as a signed form field, and only an app built to allow it listens.
+    """
+    at = request.form.get(AT_FIELD)
+    if at and services().allow_at:
+        try:
+            moment = datetime.fromisoformat(at)
+            if moment.tzinfo:
+                return moment
+        except ValueError:
+            pass
+    return datetime.now(UTC)
+
+
+@bp.post("/voice/case")
+@signed
+def number():
+    """Route the call for the case number given, or ask again, up to three attempts."""
+    line = current_line()
+    language = current_language(line)
+    attempt = number_param("attempt", 1, 1, CASE_ATTEMPTS)
+    sid = param("CallSid")
+    raw = "" if param("silent") else (request.form.get("Digits") or request.form.get("SpeechResult") or "")
+    digits = case_digits(raw)
+    voice = speaker(line, language)
+    svc = services()
+    response = VoiceResponse()
+
+    if not raw.strip():
+        problem = voice.text(prompts.CASE_NO_INPUT)
+    elif not CASE_NUMBER.match(digits):
+        problem = voice.text(prompts.CASE_MALFORMED)
+    else:
+        case_file = svc.store.case_file(digits)
+        if case_file is not None:
+            decision = route(case_file, line, language, now(), svc.settings.policy)
+            svc.calls.update(sid, event="routed", case=digits, decision=decision.kind, reason=decision.reason,
+                             engineer=getattr(decision, "engineer", None), queue=getattr(decision, "queue", None))
+            if isinstance(decision, Refused):
+                return twiml(refuse(response, line, language, decision))
+            if decision.kind == "engineer":
+                return twiml(dial(response, line, language, decision))
+            return twiml(enqueue(response, line, language, decision, sid))
+        problem = voice.text(prompts.CASE_UNKNOWN, case=spaced_digits(digits))
+
+    if attempt >= CASE_ATTEMPTS:
+        svc.calls.update(sid, event="routed", decision="refused", reason="case_not_found", case=digits or None)
+        return twiml(refuse(response, line, language, Refused("case_not_found")))
+    say(response, voice, problem)
+    return twiml(ask_case(response, line, language, attempt + 1))

@@ -1,0 +1,58 @@
+"""The call's first step: which line was called and which language the caller wants."""
+from __future__ import annotations
+
+from flask import Blueprint, request, url_for
+from twilio.twiml.voice_response import VoiceResponse
+
+from . import prompts
+from .security import signed
+from .twiml import (GATHER_TIMEOUT, MENU_ATTEMPTS, ask_case, current_line, number_param, param, say, services,
+                    speaker, twiml)
+
+bp = Blueprint("language", __name__)
+
+
+def menu(response: VoiceResponse, line, attempt: int) -> VoiceResponse:
+    """Offer the line's languages in menu order, each option in its own language and voice."""
+    action = url_for("language.choose", line=line.number, attempt=attempt)
+    with response.gather(num_digits=1, timeout=GATHER_TIMEOUT, action=action, method="POST") as gather:
+        for key, lang in enumerate(line.languages, start=1):
+            voice = speaker(line, lang)
+            say(gather, voice, voice.text(prompts.LANGUAGE_OPTION, key=key))
+    response.redirect(url_for("language.choose", line=line.number, attempt=attempt, silent=1), method="POST")
+    return response
+
+
+@bp.post("/voice/incoming")
+@signed
+def incoming():
+    """Answer a new call: welcome, then the language menu (or the case prompt on one-language lines)."""
+    line = current_line()
+    services().calls.update(param("CallSid"), event="incoming", line=line.number,
+                            caller=request.form.get("From", ""), called=request.form.get("To", ""))
+    response = VoiceResponse()
+    first = speaker(line, line.first_language)
+    say(response, first, first.text(prompts.WELCOME))
+    if len(line.languages) == 1:
+        return twiml(ask_case(response, line, line.first_language, attempt=1))
+    return twiml(menu(response, line, attempt=1))
+
+
+@bp.post("/voice/language")
+@signed
+def choose():
+    """Take the menu key: a valid one picks the language; silence or a second wrong one, the first."""
+    line = current_line()
+    attempt = number_param("attempt", 1, 1, MENU_ATTEMPTS)
+    digits = request.form.get("Digits", "") if not param("silent") else ""
+    choice = None
+    if digits.isascii() and digits.isdigit() and 1 <= int(digits) <= len(line.languages):
+        choice = line.languages[int(digits) - 1]
+    elif digits and attempt < MENU_ATTEMPTS:
+        response = VoiceResponse()
+        first = speaker(line, line.first_language)
+        say(response, first, first.text(prompts.LANGUAGE_NOT_OFFERED))
+        return twiml(menu(response, line, attempt + 1))
+    language = choice or line.first_language
+    services().calls.update(param("CallSid"), event="language", language=language)
+    return twiml(ask_case(VoiceResponse(), line, language, attempt=1))

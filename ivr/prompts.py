@@ -1,0 +1,88 @@
+"""Every sentence the caller or engineer hears, one msgid each, translated in locales/.
+
+Placeholders are named; values are filled in at speaking time. `N_` only marks a msgid
+for `pybabel extract`; `speech.py` looks the text up in the caller's catalog.
+"""
+from __future__ import annotations
+
+
+def N_(message: str) -> str:
+    return message
+
+
+def NP_(singular: str, plural: str) -> tuple[str, str]:
+    return singular, plural
+
+
+# TRANSLATORS: one menu option, spoken in its own language and voice. Name YOUR language,
+# e.g. the Spanish catalog says "Para español, oprima %(key)s." and German "Für Deutsch, drücken Sie die %(key)s."
+LANGUAGE_OPTION = N_("For English, press %(key)s.")
+WELCOME = N_("Thank you for calling technical support.")
+LANGUAGE_NOT_OFFERED = N_("Sorry, that key is not one of the choices.")
+
+ASK_CASE = N_("Please enter your eight-digit case number on the keypad, or say it digit by digit.")
+CASE_MALFORMED = N_("Sorry, a case number has eight digits.")
+CASE_NO_INPUT = N_("Sorry, we did not get a case number.")
+CASE_UNKNOWN = N_("Sorry, we could not find case %(case)s.")
+
+REFUSED = {
+    "case_not_found": N_(
+        "We could not find your case. Phone support needs a case opened first on the customer "
+        "portal at %(portal)s. Once you have a case number, please call us again. Goodbye."),
+    "case_closed": N_(
+        "Case %(case)s is no longer open. Please open a new case on the customer portal at "
+        "%(portal)s that mentions case %(case)s, then call us with the new case number. Goodbye."),
+    "no_phone_support": N_(
+        "Your support plan does not include phone support. Please contact us through the customer "
+        "portal at %(portal)s or by e-mail at %(email)s. Goodbye."),
+    "maintenance_expired": N_(
+        "Your maintenance contract has expired, so phone support is not available. Please contact "
+        "your sales representative to renew it, or write to us through the customer portal at "
+        "%(portal)s. Goodbye."),
+    "general_inquiry": N_(
+        "Case %(case)s is a general inquiry. We answer those through the customer portal at "
+        "%(portal)s or by e-mail at %(email)s, not by phone. Goodbye."),
+    "outside_hours": N_(
+        "Phone support for your plan is closed right now. It opens again on %(when)s, your local "
+        "time. You can update your case on the customer portal at %(portal)s at any time. Goodbye."),
+}
+
+CONNECTING_ENGINEER = N_("Connecting you to %(engineer)s, who has been working on your case. Please hold.")
+ENGINEER_UNAVAILABLE = N_(
+    "Your engineer is not available right now, so we are passing your call to the next "
+    "available engineer.")
+ENTERING_QUEUE = N_(
+    "Thank you. All our engineers are helping other customers. Please stay on the line and the "
+    "next available engineer will take your call.")
+OVERFLOW_TO_ENGLISH = N_(
+    "No engineer who speaks your language is available right now, so we are passing your call "
+    "to our English-speaking team.")
+OVERFLOW_OTHER = N_(
+    "No engineer for your queue is available right now, so we are passing your call to "
+    "another team.")
+QUEUE_NEXT = N_("You are next in line.")
+QUEUE_AHEAD = NP_(
+    "There is %(num)d caller ahead of you.",
+    "There are %(num)d callers ahead of you.")
+OFFER_CALLBACK = N_("If you would rather we call you back, press 1 now.")
+CALLBACK_RECORDED = N_(
+    "Thank you. We have recorded your callback request for case %(case)s, and an engineer will "
+    "call you back at the number you are calling from. Goodbye.")
+LONG_WAIT = N_("We are sorry to keep you waiting so long.")
+QUEUE_FAILED = N_(
+    "Sorry, we could not put your call through. Please call again in a few minutes, or update "
+    "your case on the customer portal at %(portal)s. Goodbye.")
+TECHNICAL_TROUBLE = N_(
+    "We are sorry, we are having technical difficulties. Please stay on the line for the next "
+    "available engineer.")
+
+# Heard by the engineer before the caller is connected.
+WHISPER = N_(
+    "Support call for case %(case)s. Plan: %(plan)s. Severity %(severity)s. The caller speaks "
+    "%(language)s.")
+PLAN_NAMES = {
+    "evaluation": N_("Evaluation"),
+    "basic": N_("Basic"),
+    "production": N_("Production"),
+    "premium": N_("Premium"),
+}

@@ -1,0 +1,161 @@
+"""Playing Twilio's part in a call: signed webhooks, following the TwiML the app returns."""
+from __future__ import annotations
+
+import secrets
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs, urljoin, urlsplit
+
+from twilio.request_validator import RequestValidator
+
+from .twiml import OUTCOME_HEADER
+
+MAX_STEPS = 40
+"""Webhooks one simulated call may make: a flow that needs more is a loop."""
+
+Send = Callable[[str, dict], tuple[int, str, dict]]
+"""POST form params to an absolute URL with a signature; return status, body and headers."""
+
+
+@dataclass
+class CallResult:
+    heard: list[dict] = field(default_factory=list)
+    whisper: list[dict] = field(default_factory=list)
+    outcome: dict = field(default_factory=lambda: {"kind": "hangup", "target": None, "reason": None})
+    requests: list[tuple[str, int]] = field(default_factory=list)
+
+    def as_json(self) -> dict:
+        return {"heard": self.heard, "outcome": self.outcome, "whisper": self.whisper}
+
+
+class LoopError(RuntimeError):
+    pass
+
+
+def parse_presses(text: str) -> list[str]:
+    """Split `--press` into one entry per gather: digits, `w` (wait), `n` (no answer), `s:words` (speech)."""
+    return [p.strip() for p in text.split(",")] if text else []
+
+
+class CallSimulator:
+    def __init__(self, base_url: str, token: str, send_raw: Callable[[str, dict, dict], tuple[int, str, dict]],
+                 at: str | None = None):
+        self.base = base_url.rstrip("/") + "/"
+        self.validator = RequestValidator(token)
+        self.send_raw = send_raw
+        self.at = at
+
+    def post(self, url: str, params: dict) -> tuple[int, str, dict]:
+        absolute = urljoin(self.base, url)
+        params = {k: str(v) for k, v in params.items()}
+        if self.at:
+            params["IvrAt"] = self.at
+        signature = self.validator.compute_signature(absolute, params)
+        return self.send_raw(absolute, params, {"X-Twilio-Signature": signature})
+
+    def call(self, to: str, caller: str, presses: list[str]) -> CallResult:
+        """Place one call and follow it to its end; return what the caller heard and where it went."""
+        result = CallResult()
+        sid = "CA" + secrets.token_hex(16)
+        base = {"CallSid": sid, "AccountSid": "AC" + "0" * 32, "From": caller, "To": to, "Caller": caller,
+                "Called": to, "Direction": "inbound", "CallStatus": "in-progress", "ApiVersion": "2010-04-01"}
+        presses = list(presses)
+        url, params = "voice/incoming", dict(base, CallStatus="ringing")
+        for _ in range(MAX_STEPS):
+            status, body, headers = self.post(url, params)
+            result.requests.append((url, status))
+            if status != 200:
+                result.outcome = {"kind": "hangup", "target": None, "reason": f"http_{status}"}
+                return result
+            outcome = headers.get(OUTCOME_HEADER)
+            if outcome:
+                kind, _, target = outcome.partition(":")
+                result.outcome = ({"kind": "hangup", "target": None, "reason": target} if kind == "refused"
+                                  else {"kind": kind, "target": target, "reason": "preferred_engineer" if kind == "engineer" else "queue"})
+            nxt = self._follow(ET.fromstring(body), base, presses, result, url)
+            if nxt is None:
+                return result
+            url, params = nxt
+        raise LoopError(f"call did not end within {MAX_STEPS} webhooks: {[u for u, _ in result.requests[-5:]]}")
+
+    def _hear(self, node, into: list) -> None:
+        into.append({"text": (node.text or "").strip(), "language": node.get("language"), "voice": node.get("voice")})
+
+    def _follow(self, root, base, presses, result: CallResult, current: str):
+        for verb in root:
+            tag = verb.tag
+            if tag == "Say":
+                self._hear(verb, result.heard)
+            elif tag == "Gather":
+                for child in verb:
+                    if child.tag == "Say":
+                        self._hear(child, result.heard)
+                press = presses.pop(0) if presses else "w"
+                if press == "w" or press == "":
+                    continue
+                form = dict(base)
+                if press.startswith("s:"):
+                    form["SpeechResult"], form["Confidence"] = press[2:], "0.9"
+                else:
+                    form["Digits"] = press
+                return verb.get("action") or current, form
+            elif tag == "Redirect":
+                return (verb.text or current).strip(), dict(base)
+            elif tag == "Hangup":
+                if result.outcome["kind"] != "hangup":
+                    result.outcome = {"kind": "hangup", "target": None, "reason": None}
+                return None
+            elif tag == "Dial":
+                return self._dial(verb, base, presses, result, current)
+            elif tag == "Enqueue":
+                return self._enqueue(verb, base, presses, result)
+            elif tag == "Leave":
+                return None
+        return None
+
+    def _dial(self, verb, base, presses, result: CallResult, current: str):
+        action = verb.get("action")
+        for noun in verb:
+            if noun.get("url"):
+                status, body, _ = self.post(noun.get("url"), dict(base, CallSid="CA" + secrets.token_hex(16),
+                                                                  ParentCallSid=base["CallSid"]))
+                if status == 200:
+                    for say in ET.fromstring(body).iter("Say"):
+                        self._hear(say, result.whisper)
+                break
+        engineer = parse_qs(urlsplit(action or "").query).get("engineer", [None])[0]
+        if presses and presses[0] == "n":
+            presses.pop(0)
+            return action, dict(base, DialCallStatus="no-answer", DialCallDuration="0")
+        identity = next((n.text.strip() for n in verb if n.text), None)
+        result.outcome = {"kind": "engineer", "target": engineer or identity, "reason": "preferred_engineer"}
+        return None
+
+    def _enqueue(self, verb, base, presses, result: CallResult):
+        queue = (verb.text or "").strip()
+        result.outcome = {"kind": "queue", "target": queue, "reason": "queue"}
+        wait = verb.get("waitUrl")
+        if not wait:
+            return None
+        status, body, _ = self.post(wait, dict(base, QueueSid="QU" + "0" * 32, QueuePosition="1", QueueTime="0",
+                                               AvgQueueTime="0", CurrentQueueSize="1"))
+        if status != 200:
+            return None
+        left = False
+        for node in ET.fromstring(body):
+            if node.tag == "Say":
+                self._hear(node, result.heard)
+            elif node.tag == "Gather":
+                for say in node.iter("Say"):
+                    self._hear(say, result.heard)
+                if presses and presses[0] not in ("w", ""):
+                    press = presses.pop(0)
+                    status, body, _ = self.post(node.get("action"), dict(base, Digits=press))
+                    left = status == 200 and ET.fromstring(body).find("Leave") is not None
+            elif node.tag == "Leave":
+                left = True
+        if left and verb.get("action"):
+            result.outcome = {"kind": "hangup", "target": queue, "reason": "callback"}
+            return verb.get("action"), dict(base, QueueResult="leave", QueueTime="5")
+        return None

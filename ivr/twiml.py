@@ -1,0 +1,157 @@
+"""Turning routing decisions into TwiML with twilio-python, in the caller's language."""
+from __future__ import annotations
+
+import re
+
+from flask import Response, current_app, g, request, url_for
+from twilio.twiml.voice_response import VoiceResponse
+
+from routing import DialEngineer, Enqueue, Line, Refused
+
+from . import prompts
+from .speech import Speaker, spaced_digits
+
+CASE_ATTEMPTS = 3
+"""Tries a caller gets to give a case number before being told how to open one."""
+
+MENU_ATTEMPTS = 2
+"""Times the language menu is played before the line's first language is chosen."""
+
+GATHER_TIMEOUT = 6
+"""Seconds of silence before a menu or case number counts as no input."""
+
+
+def services():
+    return current_app.extensions["ivr"]
+
+
+OUTCOME_HEADER = "X-Ivr-Outcome"
+"""Where the call went, for `ivr call` and logs: `refused:<reason>`, `engineer:<id>`, `queue:<name>`."""
+
+
+def twiml(response: VoiceResponse) -> Response:
+    reply = Response(str(response), mimetype="text/xml")
+    if "outcome" in g:
+        reply.headers[OUTCOME_HEADER] = g.outcome
+    return reply
+
+
+def param(name: str) -> str:
+    """Return a webhook parameter from the signed URL or the form, never raising."""
+    value = request.args.get(name)
+    if value is None:
+        value = request.form.get(name)
+    return value or ""
+
+
+def number_param(name: str, default: int, low: int, high: int) -> int:
+    text = param(name)
+    if not text.isascii() or not text.isdigit():
+        return default
+    return min(max(int(text), low), high)
+
+
+def current_line() -> Line:
+    """Return the line of this call: the one named in our own URL, else the number called."""
+    settings = services().settings
+    named = param("line")
+    if named in settings.lines:
+        return settings.lines[named]
+    return settings.line_for(request.form.get("To"))
+
+
+def current_language(line: Line) -> str:
+    lang = param("lang")
+    return lang if lang in line.languages else line.first_language
+
+
+def speaker(line: Line, language: str) -> Speaker:
+    return services().catalogs.speaker(line.region, language)
+
+
+def say(node, voice: Speaker, text: str) -> None:
+    node.say(text, voice=voice.voice.voice, language=voice.voice.say_language)
+
+
+def case_digits(raw: str) -> str:
+    """Return the digits a caller keyed or said (speech gives '0 7 1 2…' or '07123456.')."""
+    return "".join(re.findall(r"[0-9]", raw.translate(_WIDE_DIGITS)))
+
+
+_WIDE_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
+
+
+def ask_case(response: VoiceResponse, line: Line, language: str, attempt: int) -> VoiceResponse:
+    """Ask for the case number by keypad or speech; silence comes back as a counted attempt."""
+    voice = speaker(line, language)
+    action = url_for("case.number", line=line.number, lang=language, attempt=attempt)
+    with response.gather(
+        input="dtmf speech",
+        num_digits=8,
+        finish_on_key="#",
+        timeout=GATHER_TIMEOUT,
+        speech_timeout="auto",
+        language=voice.voice.gather_language,
+        action=action,
+        method="POST",
+    ) as gather:
+        say(gather, voice, voice.text(prompts.ASK_CASE))
+    response.redirect(url_for("case.number", line=line.number, lang=language, attempt=attempt, silent=1), method="POST")
+    return response
+
+
+def refuse(response: VoiceResponse, line: Line, language: str, decision: Refused) -> VoiceResponse:
+    """Tell the caller why phone support is refused and what to do instead, then hang up."""
+    voice = speaker(line, language)
+    settings = services().settings
+    values = {"portal": settings.portal, "email": settings.email,
+              "case": spaced_digits(decision.case or ""),
+              "when": voice.when(decision.next_open) if decision.next_open else ""}
+    say(response, voice, voice.text(prompts.REFUSED[decision.reason], **values))
+    g.outcome = f"refused:{decision.reason}"
+    response.hangup()
+    return response
+
+
+def enqueue(response: VoiceResponse, line: Line, language: str, decision: Enqueue, sid: str,
+            announce: bool = True) -> VoiceResponse:
+    """Put the caller in their queue, telling them why when it overflowed."""
+    voice = speaker(line, language)
+    if decision.overflow_from:
+        english = decision.queue.endswith("-en")
+        say(response, voice, voice.text(prompts.OVERFLOW_TO_ENGLISH if english else prompts.OVERFLOW_OTHER))
+    if announce:
+        say(response, voice, voice.text(prompts.ENTERING_QUEUE))
+    services().calls.join_queue(sid, decision.queue, decision.deadline, case=decision.case, plan=decision.plan,
+                                severity=decision.severity, language=language, preferred=decision.preferred or "")
+    common = {"line": line.number, "lang": language, "case": decision.case, "queue": decision.queue}
+    g.outcome = f"queue:{decision.queue}"
+    response.enqueue(
+        decision.queue,
+        action=url_for("queue.result", **common),
+        method="POST",
+        wait_url=url_for("queue.wait", **common),
+        wait_url_method="POST",
+    )
+    return response
+
+
+def dial(response: VoiceResponse, line: Line, language: str, decision: DialEngineer) -> VoiceResponse:
+    """Ring the case's engineer with a whisper; the dial's action queues the caller if unanswered."""
+    voice = speaker(line, language)
+    say(response, voice, voice.text(prompts.CONNECTING_ENGINEER, engineer=decision.name))
+    whisper = url_for("dial.whisper", line=line.number, lang=language, case=decision.case,
+                      plan=decision.plan, severity=decision.severity)
+    fallback = decision.fallback
+    action = url_for("dial.result", line=line.number, lang=language, case=decision.case, engineer=decision.engineer,
+                     queue=fallback.queue, deadline=fallback.deadline.isoformat(), plan=fallback.plan,
+                     severity=fallback.severity, overflow=fallback.overflow_from or "")
+    g.outcome = f"engineer:{decision.engineer}"
+    with response.dial(action=action, method="POST", timeout=services().settings.dial_timeout,
+                       answer_on_bridge=True) as d:
+        # Both at once when the engineer has both: whichever answers first takes the call.
+        if decision.client:
+            d.client(decision.client, url=whisper, method="POST")
+        if decision.phone:
+            d.number(decision.phone, url=whisper, method="POST")
+    return response
