@@ -6,7 +6,10 @@ from dataclasses import dataclass
 
 import redis
 from flask import Flask
+from rq import Queue
 from twilio.request_validator import RequestValidator
+
+from workers import QUEUE_NAME
 
 from .calls import Calls
 from .config import Settings, load_settings
@@ -29,6 +32,7 @@ class Services:
     redis: redis.Redis
     store: Store
     calls: Calls
+    jobs: Queue
     allow_at: bool = False
     """Whether a signed request may name the moment to route at (demo and `ivr call` only)."""
 
@@ -60,6 +64,8 @@ def build(config: dict | None = None) -> Flask:
         redis=client,
         store=Store(client),
         calls=Calls(client, settings.state_ttl),
+        # RQ pickles job data, so it needs a client that returns bytes.
+        jobs=Queue(QUEUE_NAME, connection=connect(app.config["REDIS_URL"], decode=False)),
         allow_at=bool(app.config["ALLOW_AT"]),
     )
     if settings.trusted_proxies:

@@ -304,3 +304,18 @@ def call(runtime: Runtime, to: str, caller: str, press: str, at: str | None, url
 def _demo_token(runtime: Runtime) -> str | None:
     path = runtime.data_dir / DEMO_TOKEN_FILE if runtime.data_dir else None
     return path.read_text().strip() if path and path.exists() else None
+
+
+@main.command()
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+@click.pass_obj
+def worker(runtime: Runtime, burst: bool) -> None:
+    """Run an RQ worker for the service's background jobs (call records)."""
+    from rq import Queue, Worker
+
+    from workers import QUEUE_NAME
+
+    _store(runtime)
+    # No socket timeout: the worker blocks on the queue between jobs.
+    connection = redis.Redis.from_url(runtime.url())
+    Worker([Queue(QUEUE_NAME, connection=connection)], connection=connection).work(burst=burst)

@@ -194,7 +194,7 @@ def build_settings(raw: dict, source: str = "built-in defaults") -> Settings:
             raise ConfigError(f"{key}.number", f"{number!r} is not an E.164 number like +18005550100", source)
         if number in lines:
             raise ConfigError(f"{key}.number", f"{number} is configured twice", source)
-        region = regions.get(spec.get("region"))
+        region = regions.get(spec.get("region")) if isinstance(spec.get("region"), str) else None
         if region is None:
             raise ConfigError(f"{key}.region", f"{spec.get('region')!r} is not a configured region ({', '.join(regions)})", source)
         audience = spec.get("audience", "customer")
@@ -206,7 +206,7 @@ def build_settings(raw: dict, source: str = "built-in defaults") -> Settings:
             raise ConfigError(f"{key}.timezone", f"{tz!r} is not an IANA time zone", source)
         lines[number] = Line(number, region.code, audience, languages, tz, spec.get("name", f"{region.name} {audience}"))
     default = raw["default_line"]
-    if default not in lines:
+    if not isinstance(default, str) or default not in lines:  # a list would raise TypeError
         raise ConfigError("default_line", f"{default!r} is not the number of a configured line", source)
 
     plans = dict(DEFAULT_PLANS)
@@ -226,7 +226,7 @@ def build_settings(raw: dict, source: str = "built-in defaults") -> Settings:
     known_queues = {queue_name(r.code, lang) for r in regions.values() for lang in r.languages}
     for src, dst in raw["overflow"].items():
         for end, value in (("", src), (" target", dst)):
-            if value not in known_queues:
+            if not isinstance(value, str) or value not in known_queues:  # a list would raise TypeError
                 raise ConfigError(f"overflow.{src}", f"{value!r}{end} is not a queue <region>-<language> of a configured region", source)
         if src == dst:
             raise ConfigError(f"overflow.{src}", "a queue cannot overflow to itself", source)

@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 START_TIMEOUT = 10.0
 """Seconds to wait for a fresh server to answer PING before giving up with its log."""
@@ -114,7 +116,11 @@ class EmbeddedRedis:
         if process is None or process.poll() is not None:
             return
         try:
-            redis.Redis(unix_socket_path=str(self.socket), socket_timeout=5).shutdown(save=False)
+            # No retries: the connection dropping is SHUTDOWN succeeding, and redis-py's default
+            # retry policy would spend seconds reconnecting to the socket the server just removed.
+            client = redis.Redis(unix_socket_path=str(self.socket), socket_timeout=5, retry=Retry(NoBackoff(), 0))
+            client.shutdown(save=False)
+            client.close()
         except redis.RedisError:
             pass
         try:

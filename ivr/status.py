@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import logging
+import time
 
 import redis
 from flask import Blueprint, current_app, request, url_for
 from twilio.twiml.voice_response import VoiceResponse
+
+from workers import record_call
 
 from . import prompts
 from .security import signed
@@ -29,6 +32,8 @@ def status():
         queue = calls.get(sid).get("queue")
         if queue:
             calls.leave_queue(sid, queue, "call_" + call_status)
+        if sid:
+            services().jobs.enqueue(record_call, sid, time.time(), job_id=f"record-{sid}"[:120], result_ttl=3600)
     return "", 204
 
 

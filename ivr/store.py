@@ -22,9 +22,9 @@ LOAD_CHUNK = 5000
 """Records queued per progress step when loading; the whole load is still one transaction."""
 
 
-def connect(url: str, timeout: float = WEBHOOK_TIMEOUT) -> redis.Redis:
+def connect(url: str, timeout: float = WEBHOOK_TIMEOUT, decode: bool = True) -> redis.Redis:
     """Return a client for a Redis URL with short timeouts; it connects on first use."""
-    return redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout, decode_responses=True)
+    return redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout, decode_responses=decode)
 
 
 def _encode(record) -> str:
