@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from flask import Blueprint, request
 from twilio.twiml.voice_response import VoiceResponse
 
-from routing import Refused, route
+from routing import Refused, queue_name, route
 from routing.records import CASE_NUMBER
 
 from . import prompts
@@ -56,9 +56,12 @@ def number():
     elif not CASE_NUMBER.match(digits):
         problem = voice.text(prompts.CASE_MALFORMED)
     else:
-        case_file = svc.store.case_file(digits)
+        queue = queue_name(line.region, language)
+        # Only a queue with an overflow rule needs to know whether anyone is on shift for it.
+        case_file = svc.store.case_file(digits, queue if queue in svc.settings.policy.overflow else None)
         if case_file is not None:
-            decision = route(case_file, line, language, now(), svc.settings.policy)
+            staffed = (lambda _queue: case_file.extra["staffed"]) if "staffed" in case_file.extra else None
+            decision = route(case_file, line, language, now(), svc.settings.policy, staffed)
             svc.calls.update(sid, event="routed", case=digits, decision=decision.kind, reason=decision.reason,
                              engineer=getattr(decision, "engineer", None), queue=getattr(decision, "queue", None))
             if isinstance(decision, Refused):

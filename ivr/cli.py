@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import click
 import redis
 
-from routing import customer_timezone, normalize_number, route
+from routing import customer_timezone, normalize_number, queue_name, route
 from routing.model import PRESENCE_STATES
 from routing.records import CASE_NUMBER
 
@@ -137,8 +137,8 @@ def decision_json(decision) -> dict:
         "reason": decision.reason,
         "engineer": getattr(decision, "engineer", None),
         "queue": getattr(decision, "queue", None),
-        "deadline": deadline.isoformat() if deadline else None,
-        "next_open": next_open.isoformat() if next_open else None,
+        "deadline": deadline.isoformat(timespec="seconds") if deadline else None,
+        "next_open": next_open.isoformat(timespec="seconds") if next_open else None,
     }
 
 
@@ -158,10 +158,13 @@ def route_command(runtime: Runtime, case: str, line_number: str, language: str, 
     if language not in line.languages:
         raise click.BadParameter(f"{language!r} is not offered on {line.number} ({', '.join(line.languages)})", param_hint="--language")
     store = _store(runtime)
-    case_file = store.case_file(case) if CASE_NUMBER.match(case) else None
+    queue = queue_name(line.region, language)
+    overflow_queue = queue if queue in settings.policy.overflow else None
+    case_file = store.case_file(case, overflow_queue) if CASE_NUMBER.match(case) else None
     tz = customer_timezone(case_file, line) if case_file else ZoneInfo(line.timezone)
     now = parse_moment(at, tz)
-    decision = route(case_file, line, language, now, settings.policy)
+    staffed = (lambda _q: case_file.extra["staffed"]) if case_file and "staffed" in case_file.extra else None
+    decision = route(case_file, line, language, now, settings.policy, staffed)
     out = decision_json(decision)
     if as_json:
         click.echo(json.dumps(out))

@@ -8,7 +8,7 @@ from datetime import date
 
 import redis
 
-from routing import Account, Case, CaseFile, Engineer
+from routing import Account, Case, CaseFile, Engineer, queue_name
 from routing.model import DEFAULT_PRESENCE, PRESENCE_STATES
 from routing.records import Directory
 
@@ -54,6 +54,14 @@ def _engineer(raw: str | None) -> Engineer | None:
     return Engineer(**data)
 
 
+ON_SHIFT = frozenset({"available", "busy"})
+"""Presence states in which an engineer counts as serving their queues (SPEC §5.4)."""
+
+
+def queues_served(engineer: Engineer) -> list[str]:
+    return [queue_name(region, lang) for region in engineer.regions for lang in engineer.languages]
+
+
 class UnknownEngineer(LookupError):
     pass
 
@@ -94,6 +102,15 @@ class Store:
             ("engineer", "engineers", directory.engineers, lambda r: r.id),
             ("case", "cases", directory.cases, lambda r: r.number),
         )
+        # An engineer whose languages or regions change moves between the queues' shift sets.
+        if directory.engineers:
+            reads = self.redis.pipeline(transaction=False)
+            for engineer in directory.engineers:
+                reads.get(self.key("engineer", engineer.id))
+                reads.get(self.key("presence", engineer.id))
+            found = reads.execute()
+            for i, engineer in enumerate(directory.engineers):
+                self._staff(pipe, engineer, found[2 * i + 1] or DEFAULT_PRESENCE, _engineer(found[2 * i]))
         for kind, index, records, ident in groups:
             for start in range(0, len(records), LOAD_CHUNK):
                 chunk = records[start:start + LOAD_CHUNK]
@@ -103,8 +120,11 @@ class Store:
                     progress(len(chunk))
         pipe.execute()
 
-    def case_file(self, number: str) -> CaseFile | None:
-        """Return a case with its account, engineer and presence, in two round trips."""
+    def case_file(self, number: str, queue: str | None = None) -> CaseFile | None:
+        """Return a case with its account, engineer and presence, in two round trips.
+
+        With a queue, `extra["staffed"]` tells whether any engineer on shift serves it.
+        """
         raw = self.redis.get(self.key("case", number))
         if raw is None:
             return None
@@ -114,11 +134,14 @@ class Store:
         if case.engineer:
             pipe.get(self.key("engineer", case.engineer))
             pipe.get(self.key("presence", case.engineer))
+        if queue:
+            pipe.scard(self.key("staff", queue))
         results = pipe.execute()
         account = _account(results[0])
         engineer = _engineer(results[1]) if case.engineer else None
         presence = (results[2] if case.engineer else None) or DEFAULT_PRESENCE
-        return CaseFile(case, account, engineer, presence)
+        extra = {"staffed": bool(results[-1])} if queue else {}
+        return CaseFile(case, account, engineer, presence, extra)
 
     def engineer(self, ident: str) -> Engineer | None:
         return _engineer(self.redis.get(self.key("engineer", ident)))
@@ -127,9 +150,25 @@ class Store:
         """Set an engineer's presence; the engineer must be in the directory."""
         if state not in PRESENCE_STATES:
             raise ValueError(f"{state!r} is not one of {', '.join(PRESENCE_STATES)}")
-        if not self.redis.sismember(self._index["engineers"], ident):
+        engineer = self.engineer(ident)
+        if engineer is None:
             raise UnknownEngineer(ident)
-        self.redis.set(self.key("presence", ident), state)
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.set(self.key("presence", ident), state)
+        self._staff(pipe, engineer, state)
+        pipe.execute()
+
+    def _staff(self, pipe, engineer: Engineer, state: str, before: Engineer | None = None) -> None:
+        """Keep the set of engineers on shift per queue, which overflow rules ask about."""
+        if before is not None:
+            for queue in queues_served(before):
+                pipe.srem(self.key("staff", queue), before.id)
+        on_shift = engineer.active and state in ON_SHIFT
+        for queue in queues_served(engineer):
+            if on_shift:
+                pipe.sadd(self.key("staff", queue), engineer.id)
+            else:
+                pipe.srem(self.key("staff", queue), engineer.id)
 
     def presence(self, ident: str) -> str:
         return self.redis.get(self.key("presence", ident)) or DEFAULT_PRESENCE

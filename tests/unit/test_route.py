@@ -11,6 +11,7 @@ from .builders import (
     CASE_NUMBER,
     EMEA_LINE,
     FRIDAY,
+    HOLIDAY_POLICY,
     LONDON,
     MONDAY,
     NEW_YORK,
@@ -90,6 +91,18 @@ def test_business_hours_deadline_across_the_spring_change_is_local_business_time
     decision = route(case_file("basic", severity=2), US_LINE, "en", start, NO_HOLIDAY_POLICY)
     assert decision.deadline == local(NEW_YORK, date(2026, 3, 9), 11)
     assert decision.deadline.utcoffset() == timedelta(hours=-4)
+
+
+@pytest.mark.parametrize(
+    ("policy", "deadline"),
+    [(HOLIDAY_POLICY, local(NEW_YORK, date(2026, 12, 28), 12)), (NO_HOLIDAY_POLICY, local(NEW_YORK, date(2026, 12, 25), 12))],
+    ids=["christmas-closed", "holidays-off"],
+)
+def test_business_hours_deadline_does_not_count_a_public_holiday(policy, deadline):
+    # Thursday 24 December 16:00: four open hours that day, four more on the next business day.
+    start = local(NEW_YORK, date(2026, 12, 24), 16)
+    decision = route(case_file("basic", severity=2), US_LINE, "en", start, policy)
+    assert decision.deadline == deadline
 
 
 @pytest.mark.parametrize(
