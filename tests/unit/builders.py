@@ -13,7 +13,6 @@ BERLIN = ZoneInfo("Europe/Berlin")
 US_LINE = Line("+18005550100", "us", "customer", ("en", "es"), "America/New_York", "US customer")
 EMEA_LINE = Line("+442079460100", "emea", "customer", ("en", "de", "fr", "ru", "es", "it"), "Europe/London",
                  "EMEA customer")
-LINES_BY_REGION = {"us": US_LINE, "emea": EMEA_LINE}
 
 HOLIDAY_POLICY = Policy(holiday_countries={"us": "US", "emea": "GB"})
 """Public holidays of the US and Great Britain close the business-hours plans."""
