@@ -64,7 +64,8 @@ class EmbeddedRedis:
         if not self.socket.exists():
             return False
         try:
-            return redis.Redis(unix_socket_path=str(self.socket), socket_timeout=1).ping()
+            # No retries: a stale socket left by a killed server is refused at once, not after seconds.
+            return redis.Redis(unix_socket_path=str(self.socket), socket_timeout=1, retry=Retry(NoBackoff(), 0)).ping()
         except redis.RedisError:
             return False
 

@@ -7,6 +7,8 @@ from dataclasses import asdict
 from datetime import date
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from routing import Account, Case, CaseFile, Engineer, queue_name
 from routing.model import DEFAULT_PRESENCE, PRESENCE_STATES
@@ -24,7 +26,9 @@ LOAD_CHUNK = 5000
 
 def connect(url: str, timeout: float = WEBHOOK_TIMEOUT, decode: bool = True) -> redis.Redis:
     """Return a client for a Redis URL with short timeouts; it connects on first use."""
-    return redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout, decode_responses=decode)
+    # One quick retry covers a connection dropped by a Redis restart; more would outlast Twilio's patience.
+    return redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout, decode_responses=decode,
+                                retry=Retry(NoBackoff(), 1))
 
 
 def _encode(record) -> str:

@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 from pathlib import Path
 
 import pytest
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from ivr.embedded import EmbeddedRedis
 from ivr.store import Store
@@ -35,7 +38,7 @@ def answers(data_dir: Path) -> bool:
     socket = data_dir / "redis.sock"
     if not socket.exists():
         return False
-    client = redis.Redis(unix_socket_path=str(socket), socket_timeout=1)
+    client = redis.Redis(unix_socket_path=str(socket), socket_timeout=1, retry=Retry(NoBackoff(), 0))
     try:
         return client.ping()
     except redis.RedisError:
@@ -123,6 +126,22 @@ def test_a_running_embedded_server_is_shared_and_left_running(data_dir, short_di
         client.close()
         server.stop()
     assert not answers(data_dir)
+
+
+def test_a_killed_server_leaves_a_stale_socket_the_next_command_replaces(data_dir):
+    env = subprocess_env(IVR_DATA_DIR=str(data_dir))
+    assert run_ivr("load", "-", env=env, input=json.dumps(BASE_DOCUMENT).encode()).returncode == 0
+    crashed = EmbeddedRedis(data_dir).start()
+    crashed.process.send_signal(signal.SIGKILL)
+    crashed.process.wait()
+    crashed.process = None
+    assert (data_dir / "redis.sock").exists() and not answers(data_dir)
+
+    present = run_ivr("presence", "anna", "available", env=env)
+
+    assert present.returncode == 0, present.stderr
+    assert route(env)["engineer"] == "anna"
+    assert servers_for(data_dir) == []
 
 
 def test_the_data_dir_option_places_the_embedded_data(short_dir):

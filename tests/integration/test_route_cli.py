@@ -326,3 +326,46 @@ def test_lines_text_marks_the_default(ivr):
     assert rows[0].startswith("+18005550100") and rows[0].endswith("(default)")
     assert not any(row.endswith("(default)") for row in rows[1:])
     assert "en de fr ru es it" in rows[2]
+
+
+# --- overflow: who is on shift comes from presence and from the loaded directory ---------------------
+
+
+def test_overflow_follows_presence_and_reloads(loaded, tmp_path):
+    config = tmp_path / "overflow.toml"
+    config.write_text('[overflow]\n"emea-it" = "emea-en"\n', encoding="utf-8")
+    env = {"IVR_CONFIG": str(config)}
+    ida = {"id": "ida", "name": "Ida", "languages": ["it", "en"], "regions": ["emea"], "client": "ida", "active": True}
+
+    def queue() -> str:
+        result = loaded("route", "07123457", "--line", EMEA, "--language", "it", "--at", f"{FRIDAY}T10:00:00",
+                        "--json", env=env)
+        assert result.exit_code == 0, result.output
+        out = json.loads(result.stdout)
+        assert out["decision"] == "queue"
+        return out["queue"]
+
+    def presence(state: str) -> None:
+        assert loaded("presence", "ida", state, env=env).exit_code == 0
+
+    # Nobody speaks Italian yet.
+    assert queue() == "emea-en"
+    assert loaded("load", str(loaded.write({"engineers": [ida]})), env=env).exit_code == 0
+    assert queue() == "emea-en"  # offline until they say otherwise
+    presence("available")
+    assert queue() == "emea-it"
+    presence("busy")
+    assert queue() == "emea-it"  # busy is still on shift
+    presence("away")
+    assert queue() == "emea-en"
+    presence("available")
+    # A reload that drops Italian takes ida off the queue; one that restores it puts her back.
+    assert loaded("load", str(loaded.write({"engineers": [{**ida, "languages": ["en"]}]})), env=env).exit_code == 0
+    assert queue() == "emea-en"
+    assert loaded("load", str(loaded.write({"engineers": [ida]})), env=env).exit_code == 0
+    assert queue() == "emea-it"
+    assert loaded("load", str(loaded.write({"engineers": [{**ida, "active": False}]})), env=env).exit_code == 0
+    assert queue() == "emea-en"
+    # Without the rule the caller stays in the Italian queue whoever is on shift.
+    plain = loaded("route", "07123457", "--line", EMEA, "--language", "it", "--at", f"{FRIDAY}T10:00:00", "--json")
+    assert json.loads(plain.stdout)["queue"] == "emea-it"
