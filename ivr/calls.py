@@ -60,6 +60,7 @@ class Calls:
         pipe = self.redis.pipeline(transaction=False)
         pipe.zrem(self.waiting_key(queue), sid)
         pipe.hset(self._key(sid), mapping={"queue_result": result})
+        pipe.expire(self._key(sid), self.ttl)  # the call may be unknown (queued by the fallback URL)
         pipe.xadd(f"{self.prefix}events", {"sid": sid, "event": "dequeued", "queue": queue, "result": result,
                                            "at": f"{time.time():.3f}"}, maxlen=EVENTS_MAXLEN, approximate=True)
         pipe.execute()
@@ -77,6 +78,7 @@ class Calls:
         """Record a caller's callback request for the workers that will place it."""
         pipe = self.redis.pipeline(transaction=False)
         pipe.hset(self._key(sid), mapping={"callback": "requested"})
+        pipe.expire(self._key(sid), self.ttl)
         pipe.xadd(f"{self.prefix}callbacks", {"sid": sid, "at": f"{time.time():.3f}",
                                               **{k: str(v) for k, v in details.items() if v is not None}})
         pipe.execute()

@@ -46,8 +46,9 @@ def choose():
     attempt = number_param("attempt", 1, 1, MENU_ATTEMPTS)
     digits = request.form.get("Digits", "") if not param("silent") else ""
     choice = None
-    if digits.isascii() and digits.isdigit() and 1 <= int(digits) <= len(line.languages):
-        choice = line.languages[int(digits) - 1]
+    keys = {str(key): lang for key, lang in enumerate(line.languages, start=1)}
+    if digits in keys:
+        choice = keys[digits]
     elif digits and attempt < MENU_ATTEMPTS:
         response = VoiceResponse()
         first = speaker(line, line.first_language)

@@ -1,6 +1,9 @@
 """Waiting in a language queue: what the caller hears, callbacks, and how the wait ends."""
 from __future__ import annotations
 
+import logging
+
+import redis
 from flask import Blueprint, request, url_for
 from twilio.twiml.voice_response import VoiceResponse
 
@@ -10,6 +13,10 @@ from .speech import spaced_digits
 from .twiml import current_language, current_line, number_param, param, say, services, speaker, twiml
 
 bp = Blueprint("queue", __name__)
+log = logging.getLogger(__name__)
+
+ENDED = ("bridged", "hangup", "redirected")
+"""QueueResult values after which the call is over: the caller must not be queued again."""
 
 CALLBACK_KEY = "1"
 """The key a waiting caller presses to leave a callback request instead of holding."""
@@ -75,10 +82,15 @@ def result():
     sid = param("CallSid")
     outcome = request.form.get("QueueResult", "")
     svc = services()
-    svc.calls.leave_queue(sid, param("queue"), outcome or "unknown")
+    try:
+        svc.calls.leave_queue(sid, param("queue"), outcome or "unknown")
+    except redis.RedisError as error:
+        if outcome not in ENDED:
+            raise  # the safety net queues the caller
+        log.error("redis error recording queue result of %s: %s", sid, error)  # the call is over anyway
     voice = speaker(line, language)
     response = VoiceResponse()
-    if outcome in ("bridged", "hangup", "redirected"):
+    if outcome in ENDED:
         # The caller spoke to an engineer, hung up, or another step took the call over.
         response.hangup()
     elif outcome == "leave" and svc.calls.get(sid).get("callback") == "requested":

@@ -26,6 +26,16 @@ class TrustedProxies:
         return self.plain(environ, start_response)
 
 
+def _urls() -> tuple[str, ...]:
+    """Return the URL as Twilio requested and signed it, then Werkzeug's rebuilt one.
+
+    `request.url` re-quotes the query string (`%3A` becomes `:`, `%C3%AB` becomes `ë`), so a
+    signature over the URL in our own TwiML would not match it when a value needed quoting.
+    """
+    query = request.query_string.decode("latin-1")
+    return request.base_url + ("?" + query if query else ""), request.url
+
+
 def signed(view):
     """Refuse with 403 any request not signed with the account's auth token."""
 
@@ -34,7 +44,7 @@ def signed(view):
         validator: RequestValidator = current_app.extensions["ivr"].validator
         signature = request.headers.get("X-Twilio-Signature", "")
         params = request.form.to_dict(flat=True) if request.method == "POST" else {}
-        if not signature or not validator.validate(request.url, params, signature):
+        if not signature or not any(validator.validate(url, params, signature) for url in _urls()):
             abort(403)
         return view(*args, **kwargs)
 

@@ -48,7 +48,10 @@ def number_param(name: str, default: int, low: int, high: int) -> int:
     text = param(name)
     if not text.isascii() or not text.isdigit():
         return default
-    return min(max(int(text), low), high)
+    significant = text.lstrip("0") or "0"
+    if len(significant) > 18:  # int() refuses over 4300 digits; anything this long is past high
+        return high
+    return min(max(int(significant), low), high)
 
 
 def current_line() -> Line:
@@ -69,8 +72,12 @@ def speaker(line: Line, language: str) -> Speaker:
     return services().catalogs.speaker(line.region, language)
 
 
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+"""Characters XML 1.0 cannot carry: one echoed from a request would make the whole TwiML unparseable."""
+
+
 def say(node, voice: Speaker, text: str) -> None:
-    node.say(text, voice=voice.voice.voice, language=voice.voice.say_language)
+    node.say(_NOT_XML.sub("", text), voice=voice.voice.voice, language=voice.voice.say_language)
 
 
 def case_digits(raw: str) -> str:

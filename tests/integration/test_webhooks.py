@@ -1,0 +1,1104 @@
+"""The Twilio Voice webhooks as a caller and Twilio meet them (SPEC §2–§5, §7).
+
+Every request goes through the app factory and Flask's test client, signed the way Twilio signs
+it, against a real Redis holding the demo directory (ivr/demo.py). TwiML is parsed, not grepped.
+"""
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from datetime import datetime
+from urllib.parse import urlencode
+
+import pytest
+import redis
+
+from ivr.config import load_settings
+from ivr.directory import load_document
+from ivr.store import Store, connect
+from ivr.voices import VOICES
+
+from .webhook_support import (BASE, CALLER, DOWN_REDIS, EMEA, EMEA_PARTNER, ENDPOINTS, TOKEN, US, Twilio,
+                              build_app, call_params, close_app, keys, load_demo, path_of, query, settings_with,
+                              sign, spoken, twiml, verbs)
+
+PORTAL = "support.example.com"
+EMAIL = "support@example.com"
+HOLD_MUSIC = "http://com.twilio.music.classical.s3.amazonaws.com/BusyStrings.mp3"
+
+LINES = {
+    # number: (region, menu languages in SPEC §2 order)
+    US: ("us", ("en", "es")),
+    "+18885550101": ("ca", ("en", "fr")),
+    EMEA: ("emea", ("en", "de", "fr", "ru", "es", "it")),
+    "+61255500100": ("apac", ("en", "ja", "zh")),
+    "+5511555500100": ("latam", ("en", "es", "pt")),
+}
+REGION_DIGIT = {"us": "1", "ca": "2", "emea": "3", "apac": "4", "latam": "5"}
+
+# English prompts, exactly as the English catalog has them.
+WELCOME = "Thank you for calling technical support."
+ASK_CASE = "Please enter your eight-digit case number on the keypad, or say it digit by digit."
+NOT_OFFERED = "Sorry, that key is not one of the choices."
+NO_INPUT = "Sorry, we did not get a case number."
+MALFORMED = "Sorry, a case number has eight digits."
+ENTERING_QUEUE = ("Thank you. All our engineers are helping other customers. Please stay on the line and the "
+                  "next available engineer will take your call.")
+ENGINEER_UNAVAILABLE = ("Your engineer is not available right now, so we are passing your call to the next "
+                        "available engineer.")
+TECHNICAL_TROUBLE = ("We are sorry, we are having technical difficulties. Please stay on the line for the next "
+                     "available engineer.")
+OFFER_CALLBACK = "If you would rather we call you back, press 1 now."
+LONG_WAIT = "We are sorry to keep you waiting so long."
+
+
+def callback_recorded(case: str) -> str:
+    return (f"Thank you. We have recorded your callback request for case {' '.join(case)}, and an engineer will "
+            "call you back at the number you are calling from. Goodbye.")
+
+
+QUEUE_FAILED = (f"Sorry, we could not put your call through. Please call again in a few minutes, or update your "
+                f"case on the customer portal at {PORTAL}. Goodbye.")
+
+
+# ---------------------------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture
+def settings():
+    return settings_with()
+
+
+@pytest.fixture
+def app(redis_url, settings):
+    app = build_app(redis_url, settings=settings, allow_at=True)
+    load_demo(redis_url, settings)
+    yield app
+    close_app(app)
+
+
+@pytest.fixture
+def twilio(app) -> Twilio:
+    return Twilio(app)
+
+
+@pytest.fixture
+def db(redis_url):
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def sid() -> str:
+    return "CA" + uuid.uuid4().hex
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+
+
+def assert_never_silent(root) -> None:
+    """A <Gather> that times out falls through to the next verb: there must be one, or the call dies."""
+    children = list(root)
+    for i, child in enumerate(children):
+        if child.tag == "Gather":
+            assert i + 1 < len(children), "nothing after <Gather>: a caller who says nothing hears silence"
+            follow = children[i + 1]
+            assert follow.tag == "Redirect" and follow.get("method") == "POST"
+            assert path_of(follow.text) == path_of(child.get("action"))
+            assert query(follow.text)["silent"] == "1"
+
+
+def gather_of(root):
+    gathers = root.findall("Gather")
+    assert len(gathers) == 1, verbs(root)
+    return gathers[0]
+
+
+def choose_language(twilio: Twilio, sid: str, line: str, key: int | None):
+    """Call a line and press a menu key (None: let the menu time out); return the case prompt."""
+    root = twiml(twilio.post("/voice/incoming", call_params(sid, line, CallStatus="ringing")))
+    if line == EMEA_PARTNER:  # one language: the case prompt comes straight away
+        return root
+    if key is None:
+        url = root.find("Redirect").text
+        return twiml(twilio.post(url, call_params(sid, line)))
+    return twiml(twilio.post(gather_of(root).get("action"), call_params(sid, line, Digits=str(key))))
+
+
+def give_case(twilio: Twilio, sid: str, line: str, prompt, number: str, at: str | None = None, speech=False):
+    """Answer a case prompt by keypad (or speech), optionally at another moment (ALLOW_AT)."""
+    extra = {"SpeechResult": number, "Confidence": "0.9"} if speech else {"Digits": number}
+    if at:
+        extra["IvrAt"] = at
+    return twilio.post(gather_of(prompt).get("action"), call_params(sid, line, **extra))
+
+
+def case_for(twilio, sid, line, key, number, at=None):
+    return give_case(twilio, sid, line, choose_language(twilio, sid, line, key), number, at)
+
+
+def waiting(db, queue: str) -> dict[str, float]:
+    return dict(db.zrange(f"ivr:waiting:{queue}", 0, -1, withscores=True))
+
+
+def callbacks(db) -> list[dict]:
+    return [fields for _id, fields in db.xrange("ivr:callbacks")]
+
+
+def enqueued(twilio, sid, line=EMEA, key=2, number="30000002"):
+    """Put a caller in a queue through the real flow; return the <Enqueue> verb."""
+    root = twiml(case_for(twilio, sid, line, key, number))
+    assert verbs(root)[-1] == "Enqueue"
+    return root.find("Enqueue")
+
+
+# ---------------------------------------------------------------------------------------------- signatures
+
+
+def _request_for(endpoint: str, sid: str) -> tuple[str, dict]:
+    """A realistic request to each endpoint, with the query string our own TwiML would give it."""
+    line = "line=%2B442079460100"
+    paths = {
+        "/voice/incoming": "/voice/incoming",
+        "/voice/language": f"/voice/language?{line}&attempt=1",
+        "/voice/case": f"/voice/case?{line}&lang=en&attempt=1",
+        "/voice/whisper": f"/voice/whisper?{line}&lang=en&case=30000001&plan=production&severity=2",
+        "/voice/dial-result": (f"/voice/dial-result?{line}&lang=en&case=30000001&engineer=emea-en&queue=emea-en"
+                               "&deadline=2026-12-01T10%3A00%3A00%2B00%3A00&plan=production&severity=2&overflow="),
+        "/voice/wait": f"/voice/wait?{line}&lang=en&case=30000002&queue=emea-en",
+        "/voice/queue-key": f"/voice/queue-key?{line}&lang=en&case=30000002&queue=emea-en",
+        "/voice/queue-result": f"/voice/queue-result?{line}&lang=en&case=30000002&queue=emea-en",
+        "/voice/status": "/voice/status",
+        "/voice/fallback": "/voice/fallback",
+    }
+    params = call_params(sid, EMEA, Digits="1", DialCallStatus="no-answer", QueueResult="queue-full",
+                         QueueTime="99999", QueuePosition="2", CallStatus="completed")
+    if endpoint == "/voice/case":
+        params["Digits"] = "30000002"
+    return paths[endpoint], params
+
+
+FORGERIES = {
+    "missing": lambda url, params: "",
+    "empty-looking": lambda url, params: " ",
+    "wrong token": lambda url, params: sign(url, params, token="0" * 32),
+    "other url": lambda url, params: sign(url.replace("/voice/", "/voice/x"), params),
+    "other params": lambda url, params: sign(url, {**params, "CallSid": "CA" + "f" * 32}),
+    "garbage": lambda url, params: "not-a-signature",
+}
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+@pytest.mark.parametrize("forgery", FORGERIES)
+def test_an_unsigned_or_badly_signed_request_is_refused_and_changes_nothing(twilio, redis_url, sid, endpoint,
+                                                                           forgery):
+    path, params = _request_for(endpoint, sid)
+    before = keys(redis_url)
+
+    reply = twilio.post(path, params, signature=FORGERIES[forgery](BASE + path, params))
+
+    assert reply.status_code == 403
+    assert "<Response" not in reply.get_data(as_text=True)
+    assert keys(redis_url) == before
+    assert f"ivr:call:{sid}" not in before
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_the_same_request_correctly_signed_is_answered(twilio, db, sid, endpoint):
+    path, params = _request_for(endpoint, sid)
+
+    reply = twilio.post(path, params)
+
+    if endpoint == "/voice/status":
+        assert reply.status_code == 204
+    else:
+        assert len(twiml(reply)) > 0
+    if endpoint not in ("/voice/whisper", "/voice/fallback"):
+        assert db.exists(f"ivr:call:{sid}")  # the forgery test's "nothing written" is not vacuous
+
+
+def test_a_signature_covers_the_query_string_of_our_own_urls(twilio, sid):
+    path, params = _request_for("/voice/case", sid)
+    signature = sign(BASE + path, params)
+    tampered = path.replace("lang=en", "lang=de")
+
+    assert twilio.post(tampered, params, signature=signature).status_code == 403
+    assert twilio.post(path, params, signature=signature).status_code == 200
+
+
+PROXY_TOML = '[proxy]\ntrusted = ["127.0.0.1"]\n'
+PUBLIC = "https://ivr.example.com/voice/incoming"
+FORWARDED = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "ivr.example.com"}
+
+
+@pytest.fixture
+def proxied_app(redis_url, tmp_path):
+    config = tmp_path / "ivr.toml"
+    config.write_text(PROXY_TOML, encoding="utf-8")
+    settings = load_settings(config)
+    assert settings.trusted_proxies == ("127.0.0.1",)
+    app = build_app(redis_url, settings=settings)
+    yield app
+    close_app(app)
+
+
+def test_behind_a_trusted_proxy_the_public_https_url_is_verified(proxied_app, sid, db):
+    reply = Twilio(proxied_app).post("/voice/incoming", call_params(sid), signed_url=PUBLIC, headers=FORWARDED)
+
+    assert verbs(twiml(reply)) == ["Say", "Gather", "Redirect"]
+    assert db.hget(f"ivr:call:{sid}", "line") == EMEA
+
+
+def test_forwarded_headers_from_an_untrusted_address_are_ignored(proxied_app, sid, redis_url):
+    twilio = Twilio(proxied_app, environ_base={"REMOTE_ADDR": "10.9.9.9"})
+    before = keys(redis_url)
+
+    reply = twilio.post("/voice/incoming", call_params(sid), signed_url=PUBLIC, headers=FORWARDED)
+
+    assert reply.status_code == 403
+    assert keys(redis_url) == before
+    # The headers were ignored, not the address blocked: the URL the request really used verifies.
+    assert twiml(twilio.post("/voice/incoming", call_params(sid), headers=FORWARDED)).tag == "Response"
+
+
+def test_without_configured_proxies_forwarded_headers_are_ignored(twilio, sid):
+    reply = twilio.post("/voice/incoming", call_params(sid), signed_url=PUBLIC, headers=FORWARDED)
+
+    assert reply.status_code == 403
+
+
+def test_a_trusted_proxy_cannot_make_a_request_for_the_internal_url_pass_as_public(proxied_app, sid):
+    # Signed for http://localhost, but the proxy says the public URL was https://ivr.example.com.
+    reply = Twilio(proxied_app).post("/voice/incoming", call_params(sid), headers=FORWARDED)
+
+    assert reply.status_code == 403
+
+
+# ---------------------------------------------------------------------------------------------- language menu
+
+
+@pytest.mark.parametrize("line", LINES)
+def test_a_multi_language_line_offers_its_languages_in_spec_order(twilio, sid, line):
+    region, languages = LINES[line]
+
+    root = twiml(twilio.post("/voice/incoming", call_params(sid, line, CallStatus="ringing")))
+
+    assert verbs(root) == ["Say", "Gather", "Redirect"]
+    welcome = root.find("Say")
+    assert welcome.text == WELCOME
+    assert welcome.get("language") == VOICES[(region, "en")].say_language
+    gather = root.find("Gather")
+    assert gather.get("numDigits") == "1"
+    assert path_of(gather.get("action")) == "/voice/language"
+    assert query(gather.get("action")) == {"line": line, "attempt": "1"}
+    options = list(gather)
+    assert [o.tag for o in options] == ["Say"] * len(languages)
+    for key, (option, lang) in enumerate(zip(options, languages, strict=True), start=1):
+        assert option.get("language") == VOICES[(region, lang)].say_language, lang
+        assert option.get("voice") == VOICES[(region, lang)].voice, lang
+        assert str(key) in option.text
+    assert options[0].text == "For English, press 1."
+    # Each option names its own language in that language: no two are the same sentence.
+    assert len({o.text.replace(str(k), "") for k, o in enumerate(options, start=1)}) == len(languages)
+    assert_never_silent(root)
+
+
+def test_the_one_language_partner_line_skips_the_menu(twilio, sid, db):
+    root = twiml(twilio.post("/voice/incoming", call_params(sid, EMEA_PARTNER, CallStatus="ringing")))
+
+    assert verbs(root) == ["Say", "Gather", "Redirect"]
+    assert root.find("Say").text == WELCOME
+    gather = root.find("Gather")
+    assert gather.get("input") == "dtmf speech"
+    assert gather.get("language") == "en-GB"
+    assert path_of(gather.get("action")) == "/voice/case"
+    assert query(gather.get("action")) == {"line": EMEA_PARTNER, "lang": "en", "attempt": "1"}
+    assert [s.text for s in gather] == [ASK_CASE]
+    assert_never_silent(root)
+    assert db.hgetall(f"ivr:call:{sid}") == {"line": EMEA_PARTNER, "caller": CALLER, "called": EMEA_PARTNER}
+
+
+@pytest.mark.parametrize(("key", "lang"), list(enumerate(LINES[EMEA][1], start=1)))
+def test_a_menu_key_picks_that_language_for_the_rest_of_the_call(twilio, sid, db, key, lang):
+    prompt = choose_language(twilio, sid, EMEA, key)
+
+    assert verbs(prompt) == ["Gather", "Redirect"]
+    gather = gather_of(prompt)
+    assert query(gather.get("action"))["lang"] == lang
+    assert gather.get("language") == VOICES[("emea", lang)].gather_language
+    assert [s.get("language") for s in gather] == [VOICES[("emea", lang)].say_language]
+    assert db.hget(f"ivr:call:{sid}", "language") == lang
+    if lang != "en":
+        assert gather.find("Say").text != ASK_CASE  # spoken in the language chosen, not English
+    assert_never_silent(prompt)
+
+
+def test_no_key_at_the_menu_means_the_first_language(twilio, sid, db):
+    prompt = choose_language(twilio, sid, EMEA, None)
+
+    gather = gather_of(prompt)
+    assert path_of(gather.get("action")) == "/voice/case"
+    assert query(gather.get("action"))["lang"] == "en"
+    assert gather.find("Say").text == ASK_CASE
+    assert gather.find("Say").get("language") == "en-GB"
+    assert db.hget(f"ivr:call:{sid}", "language") == "en"
+
+
+@pytest.mark.parametrize("wrong", ["9", "7", "0", "*", "12"])
+def test_a_wrong_key_once_plays_the_menu_again(twilio, sid, db, wrong):
+    root = twiml(twilio.post("/voice/incoming", call_params(sid, US, CallStatus="ringing")))
+
+    again = twiml(twilio.post(gather_of(root).get("action"), call_params(sid, US, Digits=wrong)))
+
+    assert verbs(again) == ["Say", "Gather", "Redirect"]
+    assert again.find("Say").text == NOT_OFFERED
+    menu = gather_of(again)
+    assert path_of(menu.get("action")) == "/voice/language"
+    assert query(menu.get("action"))["attempt"] == "2"
+    assert [s.text for s in menu] == [s.text for s in gather_of(root)]
+    assert db.hget(f"ivr:call:{sid}", "language") is None  # nothing chosen yet
+    assert_never_silent(again)
+
+
+def test_a_wrong_key_twice_means_the_first_language(twilio, sid, db):
+    root = twiml(twilio.post("/voice/incoming", call_params(sid, US, CallStatus="ringing")))
+    again = twiml(twilio.post(gather_of(root).get("action"), call_params(sid, US, Digits="9")))
+
+    prompt = twiml(twilio.post(gather_of(again).get("action"), call_params(sid, US, Digits="9")))
+
+    assert verbs(prompt) == ["Gather", "Redirect"]
+    gather = gather_of(prompt)
+    assert path_of(gather.get("action")) == "/voice/case"
+    assert query(gather.get("action"))["lang"] == "en"
+    assert gather.find("Say").text == ASK_CASE
+    assert db.hget(f"ivr:call:{sid}", "language") == "en"
+
+
+def test_a_right_key_after_a_wrong_one_still_counts(twilio, sid):
+    root = twiml(twilio.post("/voice/incoming", call_params(sid, US, CallStatus="ringing")))
+    again = twiml(twilio.post(gather_of(root).get("action"), call_params(sid, US, Digits="5")))
+
+    prompt = twiml(twilio.post(gather_of(again).get("action"), call_params(sid, US, Digits="2")))
+
+    assert query(gather_of(prompt).get("action"))["lang"] == "es"
+    assert gather_of(prompt).get("language") == "es-US"
+
+
+def test_an_unconfigured_number_is_answered_as_the_default_line(twilio, sid, db):
+    root = twiml(twilio.post("/voice/incoming", call_params(sid, "+19995550000", CallStatus="ringing")))
+
+    assert query(gather_of(root).get("action"))["line"] == US
+    assert len(list(gather_of(root))) == 2
+    assert db.hget(f"ivr:call:{sid}", "line") == US
+
+
+# ---------------------------------------------------------------------------------------------- case number
+
+
+def test_a_keyed_case_number_is_routed(twilio, sid, db):
+    reply = case_for(twilio, sid, EMEA, 1, "30000002")
+
+    assert verbs(twiml(reply)) == ["Say", "Enqueue"]
+    assert reply.headers["X-Ivr-Outcome"] == "queue:emea-en"
+    assert db.hget(f"ivr:call:{sid}", "case") == "30000002"
+
+
+@pytest.mark.parametrize("said", ["3 9 0 0 0 0 0 1", "39000001.", "39000001", "3900 0001"])
+def test_a_spoken_case_number_is_routed(twilio, sid, db, said):
+    prompt = choose_language(twilio, sid, EMEA_PARTNER, None)
+
+    reply = give_case(twilio, sid, EMEA_PARTNER, prompt, said, speech=True)
+
+    root = twiml(reply)
+    assert verbs(root) == ["Say", "Enqueue"]
+    assert root.find("Enqueue").text == "emea-en"
+    assert reply.headers["X-Ivr-Outcome"] == "queue:emea-en"
+    assert db.hget(f"ivr:call:{sid}", "case") == "39000001"
+
+
+@pytest.mark.parametrize(("answers", "problems"), [
+    ((None, None, None), [NO_INPUT, NO_INPUT]),
+    (("123", "1234567", "123456789"), [MALFORMED, MALFORMED]),
+    (("99999999", "99999998", "99999997"),
+     ["Sorry, we could not find case 9 9 9 9 9 9 9 9.", "Sorry, we could not find case 9 9 9 9 9 9 9 8."]),
+    (("12", None, "88888888"), [MALFORMED, NO_INPUT]),
+    (("s:three nine", "s:", "s:0 7 1 2"), [MALFORMED, NO_INPUT]),
+])
+def test_three_failed_case_attempts_end_with_the_portal_and_hang_up(twilio, sid, db, answers, problems):
+    prompt = choose_language(twilio, sid, EMEA, 1)
+    for attempt, answer in enumerate(answers, start=1):
+        assert query(gather_of(prompt).get("action"))["attempt"] == str(attempt)
+        if answer is None:  # the caller says nothing: Twilio falls through to the <Redirect>
+            reply = twilio.post(prompt.find("Redirect").text, call_params(sid))
+        elif answer.startswith("s:"):
+            reply = give_case(twilio, sid, EMEA, prompt, answer[2:], speech=True)
+        else:
+            reply = give_case(twilio, sid, EMEA, prompt, answer)
+        prompt = twiml(reply)
+        if attempt < 3:
+            assert verbs(prompt) == ["Say", "Gather", "Redirect"]
+            assert prompt.find("Say").text == problems[attempt - 1]
+            assert gather_of(prompt).find("Say").text == ASK_CASE
+            assert_never_silent(prompt)
+
+    assert verbs(prompt) == ["Say", "Hangup"]
+    assert prompt.find("Say").text == (
+        f"We could not find your case. Phone support needs a case opened first on the customer portal at "
+        f"{PORTAL}. Once you have a case number, please call us again. Goodbye.")
+    assert reply.headers["X-Ivr-Outcome"] == "refused:case_not_found"
+    assert db.hget(f"ivr:call:{sid}", "reason") == "case_not_found"
+
+
+def test_a_right_case_number_on_the_third_attempt_is_still_routed(twilio, sid):
+    prompt = choose_language(twilio, sid, EMEA, 1)
+    prompt = twiml(give_case(twilio, sid, EMEA, prompt, "1"))
+    prompt = twiml(give_case(twilio, sid, EMEA, prompt, "99999999"))
+
+    reply = give_case(twilio, sid, EMEA, prompt, "30000002")
+
+    assert verbs(twiml(reply)) == ["Say", "Enqueue"]
+
+
+# ---------------------------------------------------------------------------------------------- refusals
+
+SATURDAY_NOON = "2026-12-05T12:00:00+00:00"
+CHRISTMAS_EVE_LATE = "2026-12-24T20:30:00+00:00"  # basic closes at 20:00; 25, 26 and 28 Dec are GB holidays
+FRIDAY_MORNING = "2026-12-04T10:00:00+00:00"
+
+REFUSALS = [
+    # (case, moment, reason, exact English sentence)
+    ("30000006", None, "case_closed",
+     f"Case 3 0 0 0 0 0 0 6 is no longer open. Please open a new case on the customer portal at {PORTAL} that "
+     "mentions case 3 0 0 0 0 0 0 6, then call us with the new case number. Goodbye."),
+    ("30000010", None, "case_closed",
+     f"Case 3 0 0 0 0 0 1 0 is no longer open. Please open a new case on the customer portal at {PORTAL} that "
+     "mentions case 3 0 0 0 0 0 1 0, then call us with the new case number. Goodbye."),
+    ("30000007", None, "general_inquiry",
+     f"Case 3 0 0 0 0 0 0 7 is a general inquiry. We answer those through the customer portal at {PORTAL} or "
+     f"by e-mail at {EMAIL}, not by phone. Goodbye."),
+    ("30000008", None, "no_phone_support",
+     f"Your support plan does not include phone support. Please contact us through the customer portal at "
+     f"{PORTAL} or by e-mail at {EMAIL}. Goodbye."),
+    ("30000009", None, "maintenance_expired",
+     "Your maintenance contract has expired, so phone support is not available. Please contact your sales "
+     f"representative to renew it, or write to us through the customer portal at {PORTAL}. Goodbye."),
+    ("30000004", SATURDAY_NOON, "outside_hours",
+     "Phone support for your plan is closed right now. It opens again on Monday, 7 December 2026, 08:00, your "
+     f"local time. You can update your case on the customer portal at {PORTAL} at any time. Goodbye."),
+    ("30000004", CHRISTMAS_EVE_LATE, "outside_hours",
+     "Phone support for your plan is closed right now. It opens again on Tuesday, 29 December 2026, 08:00, your "
+     f"local time. You can update your case on the customer portal at {PORTAL} at any time. Goodbye."),
+    ("30000005", SATURDAY_NOON, "outside_hours",
+     "Phone support for your plan is closed right now. It opens again on Monday, 7 December 2026, 08:00, your "
+     f"local time. You can update your case on the customer portal at {PORTAL} at any time. Goodbye."),
+]
+
+
+@pytest.mark.parametrize(("case", "at", "reason", "sentence"), REFUSALS, ids=[f"{r[2]}-{r[0]}" for r in REFUSALS])
+def test_each_refusal_says_why_and_what_to_do_then_hangs_up(twilio, sid, db, case, at, reason, sentence):
+    reply = case_for(twilio, sid, EMEA, 1, case, at=at)
+
+    root = twiml(reply)
+    assert verbs(root) == ["Say", "Hangup"]
+    assert root.find("Say").text == sentence
+    assert root.find("Say").get("language") == "en-GB"
+    assert reply.headers["X-Ivr-Outcome"] == f"refused:{reason}"
+    state = db.hgetall(f"ivr:call:{sid}")
+    assert (state["decision"], state["reason"], state["case"]) == ("refused", reason, case)
+    assert not waiting(db, "emea-en")
+
+
+@pytest.mark.parametrize("case", ["30000004", "30000005"])
+def test_business_hours_plans_are_queued_while_open(twilio, sid, case):
+    reply = case_for(twilio, sid, EMEA, 1, case, at=FRIDAY_MORNING)
+
+    assert verbs(twiml(reply)) == ["Say", "Enqueue"]
+    assert reply.headers["X-Ivr-Outcome"] == "queue:emea-en"
+
+
+@pytest.mark.parametrize(("key", "lang"), list(enumerate(LINES[EMEA][1], start=1)))
+@pytest.mark.parametrize(("case", "reason", "needs"), [
+    ("30000008", "no_phone_support", (PORTAL, EMAIL)),
+    ("30000007", "general_inquiry", (PORTAL, EMAIL, "3 0 0 0 0 0 0 7")),
+    ("30000006", "case_closed", (PORTAL, "3 0 0 0 0 0 0 6")),
+    ("30000009", "maintenance_expired", (PORTAL,)),
+    ("30000004", "outside_hours", (PORTAL, "2026")),
+])
+def test_a_refusal_is_spoken_in_the_callers_language(twilio, sid, key, lang, case, reason, needs):
+    reply = case_for(twilio, sid, EMEA, key, case, at=SATURDAY_NOON)
+
+    root = twiml(reply)
+    assert verbs(root) == ["Say", "Hangup"]
+    say = root.find("Say")
+    assert (say.get("language"), say.get("voice")) == (VOICES[("emea", lang)].say_language,
+                                                         VOICES[("emea", lang)].voice)
+    for needed in needs:
+        assert needed in say.text
+    assert reply.headers["X-Ivr-Outcome"] == f"refused:{reason}"
+
+
+# ---------------------------------------------------------------------------------------------- engineer
+
+
+def test_the_cases_engineer_is_rung_with_a_whisper(twilio, sid, db):
+    started = time.time()
+    reply = case_for(twilio, sid, EMEA, 1, "30000001")
+
+    root = twiml(reply)
+    assert verbs(root) == ["Say", "Dial"]
+    assert root.find("Say").text == ("Connecting you to Alex Morgan, who has been working on your case. "
+                                     "Please hold.")
+    assert reply.headers["X-Ivr-Outcome"] == "engineer:emea-en"
+    dial = root.find("Dial")
+    assert dial.get("timeout") == "20"
+    assert dial.get("answerOnBridge") == "true"
+    assert dial.get("method") == "POST"
+    assert path_of(dial.get("action")) == "/voice/dial-result"
+    action = query(dial.get("action"))
+    assert {k: action[k] for k in ("line", "lang", "case", "engineer", "queue", "plan", "severity")} == {
+        "line": EMEA, "lang": "en", "case": "30000001", "engineer": "emea-en", "queue": "emea-en",
+        "plan": "production", "severity": "2"}
+    deadline = datetime.fromisoformat(action["deadline"]).timestamp()
+    assert started + 180 * 60 - 5 <= deadline <= time.time() + 180 * 60  # production severity 2: 180 min
+    assert [n.tag for n in dial] == ["Client"]
+    client = dial.find("Client")
+    assert client.text == "emea-en"
+    assert path_of(client.get("url")) == "/voice/whisper"
+    assert query(client.get("url")) == {"line": EMEA, "lang": "en", "case": "30000001", "plan": "production",
+                                        "severity": "2"}
+    assert not waiting(db, "emea-en")  # not queued while the engineer rings
+    assert db.hget(f"ivr:call:{sid}", "engineer") == "emea-en"
+
+
+def test_the_dial_timeout_comes_from_the_configuration(redis_url, sid):
+    settings = settings_with(dial={"timeout": 35})
+    app = build_app(redis_url, settings=settings)
+    try:
+        load_demo(redis_url, settings)
+        root = twiml(case_for(Twilio(app), sid, EMEA, 1, "30000001"))
+    finally:
+        close_app(app)
+
+    assert root.find("Dial").get("timeout") == "35"
+
+
+def test_the_whisper_tells_the_engineer_case_plan_severity_and_language(twilio, sid):
+    client = twiml(case_for(twilio, sid, EMEA, 1, "30000001")).find("Dial/Client")
+
+    whisper = twiml(twilio.post(client.get("url"), call_params("CA" + "e" * 32, EMEA, ParentCallSid=sid)))
+
+    assert verbs(whisper) == ["Say"]
+    assert whisper.find("Say").text == ("Support call for case 3 0 0 0 0 0 0 1. Plan: Production. Severity 2. "
+                                        "The caller speaks English.")
+    assert whisper.find("Say").get("language") == "en-GB"
+
+
+def test_a_german_callers_engineer_hears_the_whisper_in_german(twilio, sid):
+    root = twiml(case_for(twilio, sid, EMEA, 2, "31200001"))
+    client = root.find("Dial/Client")
+    assert client.text == "emea-de"
+
+    whisper = twiml(twilio.post(client.get("url"), call_params("CA" + "e" * 32, EMEA, ParentCallSid=sid)))
+
+    say = whisper.find("Say")
+    assert say.get("language") == "de-DE"
+    assert "3 1 2 0 0 0 0 1" in say.text
+    assert "Deutsch" in say.text
+    assert "2" in say.text.replace("3 1 2 0 0 0 0 1", "")
+    assert not say.text.startswith("Support call")  # German, not the English sentence
+
+
+@pytest.mark.parametrize("status", ["no-answer", "busy", "failed", "canceled"])
+def test_an_engineer_who_does_not_answer_sends_the_caller_to_the_queue_without_starting_over(twilio, sid, db,
+                                                                                             status):
+    dial = twiml(case_for(twilio, sid, EMEA, 1, "30000001")).find("Dial")
+    promised = datetime.fromisoformat(query(dial.get("action"))["deadline"]).timestamp()
+
+    reply = twilio.post(dial.get("action"), call_params(sid, DialCallStatus=status, DialCallDuration="0"))
+
+    root = twiml(reply)
+    assert verbs(root) == ["Say", "Enqueue"]  # no menu, no case prompt again
+    assert root.find("Say").text == ENGINEER_UNAVAILABLE
+    enqueue = root.find("Enqueue")
+    assert enqueue.text == "emea-en"
+    assert path_of(enqueue.get("waitUrl")) == "/voice/wait"
+    assert path_of(enqueue.get("action")) == "/voice/queue-result"
+    assert query(enqueue.get("waitUrl"))["case"] == "30000001"
+    assert reply.headers["X-Ivr-Outcome"] == "queue:emea-en"
+    assert waiting(db, "emea-en") == {sid: pytest.approx(promised)}  # the deadline kept from the first routing
+    assert db.hget(f"ivr:call:{sid}", "dial_status") == status
+
+
+@pytest.mark.parametrize("status", ["completed", "answered"])
+def test_after_the_engineers_conversation_the_call_ends(twilio, sid, db, status):
+    dial = twiml(case_for(twilio, sid, EMEA, 1, "30000001")).find("Dial")
+
+    root = twiml(twilio.post(dial.get("action"), call_params(sid, DialCallStatus=status, DialCallDuration="300")))
+
+    assert verbs(root) == ["Hangup"]
+    assert not waiting(db, "emea-en")
+
+
+def test_a_busy_engineer_is_not_rung(twilio, sid, db):
+    reply = case_for(twilio, sid, EMEA, 1, "30000003")
+
+    root = twiml(reply)
+    assert verbs(root) == ["Say", "Enqueue"]
+    assert reply.headers["X-Ivr-Outcome"] == "queue:emea-en"
+    entry = json.loads(db.hget(f"ivr:call:{sid}", "waiting"))
+    assert entry["preferred"] == "emea-busy"
+
+
+# ---------------------------------------------------------------------------------------------- queue
+
+
+@pytest.mark.parametrize(("line", "key", "lang"),
+                         [(line, key, lang) for line, (_r, langs) in LINES.items()
+                          for key, lang in enumerate(langs, start=1)])
+def test_a_caller_is_queued_in_the_region_language_queue(twilio, sid, db, line, key, lang):
+    region = LINES[line][0]
+    case = f"{REGION_DIGIT[region]}0000002"  # premium, severity 1, no engineer: 30-minute target
+    started = time.time()
+
+    reply = case_for(twilio, sid, line, key, case)
+
+    root = twiml(reply)
+    assert verbs(root) == ["Say", "Enqueue"]
+    assert root.find("Say").get("language") == VOICES[(region, lang)].say_language
+    enqueue = root.find("Enqueue")
+    assert enqueue.text == f"{region}-{lang}"
+    assert reply.headers["X-Ivr-Outcome"] == f"queue:{region}-{lang}"
+    for attr, path in (("waitUrl", "/voice/wait"), ("action", "/voice/queue-result")):
+        assert path_of(enqueue.get(attr)) == path
+        assert query(enqueue.get(attr)) == {"line": line, "lang": lang, "case": case, "queue": f"{region}-{lang}"}
+    assert enqueue.get("waitUrlMethod") == "POST"
+    assert enqueue.get("method") == "POST"
+    scores = waiting(db, f"{region}-{lang}")
+    assert list(scores) == [sid]
+    assert started + 30 * 60 - 5 <= scores[sid] <= time.time() + 30 * 60
+
+
+def test_the_english_queue_prompt_is_exact(twilio, sid):
+    root = twiml(case_for(twilio, sid, EMEA, 1, "30000002"))
+
+    assert root.find("Say").text == ENTERING_QUEUE
+
+
+@pytest.mark.parametrize(("position", "heard"), [
+    ("1", "You are next in line."),
+    ("2", "There is 1 caller ahead of you."),
+    ("3", "There are 2 callers ahead of you."),
+    ("11", "There are 10 callers ahead of you."),
+])
+def test_the_waiting_caller_hears_their_position_and_is_offered_a_callback(twilio, sid, db, position, heard):
+    enqueue = enqueued(twilio, sid, key=1)
+
+    root = twiml(twilio.post(enqueue.get("waitUrl"), call_params(
+        sid, QueuePosition=position, QueueTime="30", QueueSid="QU" + "0" * 32, CurrentQueueSize="12")))
+
+    assert verbs(root) == ["Gather"]
+    gather = root.find("Gather")
+    assert gather.get("numDigits") == "1"
+    assert path_of(gather.get("action")) == "/voice/queue-key"
+    assert query(gather.get("action")) == query(enqueue.get("waitUrl"))
+    assert [(n.tag, (n.text or "").strip()) for n in gather] == [
+        ("Say", heard), ("Say", OFFER_CALLBACK), ("Play", HOLD_MUSIC)]
+    assert not callbacks(db)
+
+
+def test_the_position_is_said_in_the_callers_language_with_its_plural(twilio, sid):
+    enqueue = enqueued(twilio, sid, key=2)  # German
+    heard = []
+    for position in ("1", "2", "3"):
+        root = twiml(twilio.post(enqueue.get("waitUrl"), call_params(sid, QueuePosition=position, QueueTime="0")))
+        say = root.find("Gather/Say")
+        assert say.get("language") == "de-DE"
+        heard.append(say.text)
+    assert "1" in heard[1] and "2" in heard[2]
+    assert len(set(heard)) == 3
+    assert heard[1] != "There is 1 caller ahead of you."
+
+
+@pytest.mark.parametrize(("max_wait", "waited", "leaves"), [
+    (3600, "3599", False),
+    (3600, "3600", True),
+    (3600, "86400", True),
+    (60, "59", False),
+    (60, "61", True),
+])
+def test_past_the_maximum_wait_the_caller_leaves_with_a_callback(redis_url, sid, max_wait, waited, leaves):
+    settings = settings_with(queue={"max_wait": max_wait})
+    app = build_app(redis_url, settings=settings)
+    db = redis.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        load_demo(redis_url, settings)
+        twilio = Twilio(app)
+        enqueue = enqueued(twilio, sid, key=2)
+
+        root = twiml(twilio.post(enqueue.get("waitUrl"), call_params(sid, QueuePosition="4", QueueTime=waited)))
+
+        if leaves:
+            assert verbs(root) == ["Say", "Leave"]
+            assert root.find("Say").get("language") == "de-DE"
+            [request] = callbacks(db)
+            assert {k: request[k] for k in ("sid", "case", "caller", "line", "language", "queue", "reason")} == {
+                "sid": sid, "case": "30000002", "caller": CALLER, "line": EMEA, "language": "de",
+                "queue": "emea-de", "reason": "max_wait"}
+            assert db.hget(f"ivr:call:{sid}", "callback") == "requested"
+        else:
+            assert verbs(root) == ["Gather"]
+            assert callbacks(db) == []
+    finally:
+        db.close()
+        close_app(app)
+
+
+def test_the_long_wait_apology_is_exact(redis_url, twilio, sid, db):
+    enqueue = enqueued(twilio, sid, key=1)
+
+    root = twiml(twilio.post(enqueue.get("waitUrl"), call_params(sid, QueuePosition="4", QueueTime="3600")))
+
+    assert root.find("Say").text == LONG_WAIT
+
+
+def test_pressing_1_while_waiting_leaves_a_callback_request(twilio, sid, db):
+    enqueue = enqueued(twilio, sid, key=1)
+    wait = twiml(twilio.post(enqueue.get("waitUrl"), call_params(sid, QueuePosition="2", QueueTime="10")))
+
+    root = twiml(twilio.post(wait.find("Gather").get("action"), call_params(sid, Digits="1")))
+
+    assert verbs(root) == ["Leave"]
+    [request] = callbacks(db)
+    assert (request["sid"], request["reason"], request["case"], request["queue"]) == (
+        sid, "caller", "30000002", "emea-en")
+    # Twilio then requests the <Enqueue> action: the caller hears it is recorded, and the call ends.
+    done = twiml(twilio.post(enqueue.get("action"), call_params(sid, QueueResult="leave", QueueTime="12")))
+    assert verbs(done) == ["Say", "Hangup"]
+    assert done.find("Say").text == callback_recorded("30000002")
+    assert not waiting(db, "emea-en")
+
+
+@pytest.mark.parametrize("key", ["2", "0", "*", "#", "11"])
+def test_any_other_key_while_waiting_keeps_the_caller_waiting(twilio, sid, db, key):
+    enqueue = enqueued(twilio, sid, key=1)
+    wait = twiml(twilio.post(enqueue.get("waitUrl"), call_params(sid, QueuePosition="2", QueueTime="10")))
+
+    root = twiml(twilio.post(wait.find("Gather").get("action"), call_params(sid, Digits=key)))
+
+    assert verbs(root) == ["Redirect"]
+    assert root.find("Redirect").text == enqueue.get("waitUrl")
+    assert callbacks(db) == []
+    assert list(waiting(db, "emea-en")) == [sid]
+
+
+QUEUE_RESULTS = {
+    # QueueResult: the verbs, and the sentence when there is one
+    "bridged": (["Hangup"], None),
+    "hangup": (["Hangup"], None),
+    "redirected": (["Hangup"], None),
+    "leave": (["Say", "Hangup"], QUEUE_FAILED),  # no callback was requested on this call
+    "queue-full": (["Say", "Hangup"], callback_recorded("30000002")),
+    "error": (["Say", "Hangup"], QUEUE_FAILED),
+    "system-error": (["Say", "Hangup"], QUEUE_FAILED),
+    "unknown": (["Say", "Hangup"], QUEUE_FAILED),
+    "": (["Say", "Hangup"], QUEUE_FAILED),
+}
+
+
+@pytest.mark.parametrize("result", QUEUE_RESULTS)
+def test_every_queue_result_ends_the_call_and_the_wait(twilio, sid, db, result):
+    enqueue = enqueued(twilio, sid, key=1)
+    assert list(waiting(db, "emea-en")) == [sid]
+
+    reply = twilio.post(enqueue.get("action"), call_params(sid, QueueResult=result, QueueTime="42"))
+
+    root = twiml(reply)
+    expected_verbs, sentence = QUEUE_RESULTS[result]
+    assert verbs(root) == expected_verbs
+    if sentence:
+        assert root.find("Say").text == sentence
+    assert waiting(db, "emea-en") == {}
+    assert db.hget(f"ivr:call:{sid}", "queue_result") == (result or "unknown")
+    if result == "queue-full":
+        [request] = callbacks(db)
+        assert (request["sid"], request["reason"]) == (sid, "queue_full")
+    else:
+        assert callbacks(db) == []
+
+
+# ---------------------------------------------------------------------------------------------- status, fallback
+
+
+@pytest.mark.parametrize("final", ["completed", "busy", "failed", "no-answer", "canceled"])
+def test_a_final_status_takes_the_caller_out_of_the_waiting_list(twilio, sid, db, final):
+    enqueued(twilio, sid, key=1)
+
+    reply = twilio.post("/voice/status", call_params(sid, CallStatus=final, CallDuration="61"))
+
+    assert reply.status_code == 204
+    assert reply.get_data() == b""
+    assert waiting(db, "emea-en") == {}
+    state = db.hgetall(f"ivr:call:{sid}")
+    assert (state["status"], state["queue_result"], state["duration"]) == (final, f"call_{final}", "61")
+
+
+@pytest.mark.parametrize("progress", ["ringing", "in-progress", "queued"])
+def test_a_progress_status_leaves_the_waiting_caller_in_place(twilio, sid, db, progress):
+    enqueued(twilio, sid, key=1)
+
+    reply = twilio.post("/voice/status", call_params(sid, CallStatus=progress))
+
+    assert reply.status_code == 204
+    assert list(waiting(db, "emea-en")) == [sid]
+    assert db.hget(f"ivr:call:{sid}", "status") == progress
+
+
+@pytest.mark.parametrize(("to", "queue", "voice"), [
+    (EMEA, "emea-en", "en-GB"),
+    (EMEA_PARTNER, "emea-en", "en-GB"),
+    (US, "us-en", "en-US"),
+    ("+61255500100", "apac-en", "en-AU"),
+    ("+19995550000", "us-en", "en-US"),  # not configured: the default line
+    ("", "us-en", "en-US"),
+])
+@pytest.mark.parametrize("redis_up", [True, False], ids=["redis-up", "redis-down"])
+def test_the_fallback_url_queues_the_caller_in_the_lines_first_language(redis_url, sid, to, queue, voice,
+                                                                         redis_up):
+    app = build_app(redis_url if redis_up else DOWN_REDIS)
+    try:
+        started = time.monotonic()
+        reply = Twilio(app).post("/voice/fallback", call_params(sid, to, ErrorCode="11200",
+                                                                ErrorUrl=BASE + "/voice/case"))
+        elapsed = time.monotonic() - started
+    finally:
+        close_app(app)
+
+    root = twiml(reply)
+    assert verbs(root) == ["Say", "Enqueue"]
+    assert root.find("Say").text == TECHNICAL_TROUBLE
+    assert root.find("Say").get("language") == voice
+    enqueue = root.find("Enqueue")
+    assert enqueue.text == queue
+    assert path_of(enqueue.get("waitUrl")) == "/voice/wait"
+    assert path_of(enqueue.get("action")) == "/voice/queue-result"
+    assert query(enqueue.get("waitUrl"))["queue"] == queue
+    assert elapsed < 1.0  # touches nothing but configuration
+
+
+@pytest.fixture
+def down_app():
+    app = build_app(DOWN_REDIS)
+    yield app
+    close_app(app)
+
+
+@pytest.mark.parametrize(("lang", "queue"), [("en", "emea-en"), ("de", "emea-de"), ("xx", "emea-en")])
+def test_with_redis_unreachable_a_case_number_still_queues_the_caller(down_app, sid, lang, queue):
+    reply = Twilio(down_app).post(f"/voice/case?line=%2B442079460100&lang={lang}&attempt=1",
+                                  call_params(sid, Digits="30000001"))
+
+    root = twiml(reply)
+    assert verbs(root) == ["Say", "Enqueue"]
+    assert root.find("Enqueue").text == queue
+    assert path_of(root.find("Enqueue").get("waitUrl")) == "/voice/wait"
+
+
+def test_with_redis_unreachable_a_new_call_is_queued_not_dropped(down_app, sid):
+    root = twiml(Twilio(down_app).post("/voice/incoming", call_params(sid, US, CallStatus="ringing")))
+
+    assert verbs(root) == ["Say", "Enqueue"]
+    assert root.find("Enqueue").text == "us-en"
+
+
+def test_with_redis_unreachable_the_status_callback_is_still_acknowledged(down_app, sid):
+    reply = Twilio(down_app).post("/voice/status", call_params(sid, CallStatus="completed"))
+
+    assert reply.status_code == 204
+
+
+def test_with_redis_unreachable_the_wait_music_still_plays(down_app, sid):
+    reply = Twilio(down_app).post("/voice/wait?line=%2B442079460100&lang=de&case=30000002&queue=emea-de",
+                                  call_params(sid, QueuePosition="2", QueueTime="5"))
+
+    root = twiml(reply)
+    assert verbs(root) == ["Gather"]
+    assert root.find("Gather/Say").get("language") == "de-DE"
+
+
+@pytest.mark.parametrize("result", ["bridged", "hangup"])
+def test_with_redis_unreachable_a_finished_queue_call_is_not_queued_again(down_app, sid, result):
+    reply = Twilio(down_app).post("/voice/queue-result?line=%2B442079460100&lang=en&case=30000002&queue=emea-en",
+                                  call_params(sid, QueueResult=result, QueueTime="400"))
+
+    assert verbs(twiml(reply)) == ["Hangup"]
+
+
+@pytest.mark.parametrize("status", ["completed", "answered"])
+def test_with_redis_unreachable_a_finished_engineer_call_is_not_queued_again(down_app, sid, status):
+    path, _ = _request_for("/voice/dial-result", sid)
+
+    reply = Twilio(down_app).post(path, call_params(sid, DialCallStatus=status, DialCallDuration="300"))
+
+    assert verbs(twiml(reply)) == ["Hangup"]
+
+
+# ---------------------------------------------------------------------------------------------- call state
+
+
+def test_each_calls_state_is_kept_under_its_sid_with_a_ttl(twilio, sid, db, settings):
+    twilio.post("/voice/incoming", call_params(sid, EMEA, CallStatus="ringing"))
+    key = f"ivr:call:{sid}"
+    assert 0 < db.ttl(key) <= settings.state_ttl
+    assert db.hgetall(key) == {"line": EMEA, "caller": CALLER, "called": EMEA}
+
+    enqueue = enqueued(twilio, sid, key=3, number="30000002")
+    state = db.hgetall(key)
+    assert (state["language"], state["case"], state["decision"], state["queue"]) == (
+        "fr", "30000002", "queue", "emea-fr")
+    assert 0 < db.ttl(key) <= settings.state_ttl
+
+    twilio.post(enqueue.get("action"), call_params(sid, QueueResult="bridged"))
+    twilio.post("/voice/status", call_params(sid, CallStatus="completed"))
+    assert 0 < db.ttl(key) <= settings.state_ttl
+
+
+def test_the_state_ttl_comes_from_the_configuration(redis_url, sid):
+    settings = settings_with(calls={"state_ttl": 90})
+    app = build_app(redis_url, settings=settings)
+    db = redis.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        Twilio(app).post("/voice/incoming", call_params(sid, EMEA, CallStatus="ringing"))
+        assert 0 < db.ttl(f"ivr:call:{sid}") <= 90
+    finally:
+        db.close()
+        close_app(app)
+
+
+def test_two_calls_keep_separate_state(twilio, db):
+    first, second = "CA" + "1" * 32, "CA" + "2" * 32
+    case_for(twilio, first, EMEA, 2, "30000002")
+    case_for(twilio, second, EMEA, 4, "30000008")
+
+    assert db.hget(f"ivr:call:{first}", "language") == "de"
+    assert db.hget(f"ivr:call:{second}", "language") == "ru"
+    assert db.hget(f"ivr:call:{first}", "decision") == "queue"
+    assert db.hget(f"ivr:call:{second}", "reason") == "no_phone_support"
+
+
+@pytest.mark.parametrize(("endpoint", "extra"), [
+    ("/voice/queue-result", {"QueueResult": "bridged"}),
+    ("/voice/queue-result", {"QueueResult": "queue-full"}),
+    ("/voice/queue-key", {"Digits": "1"}),
+    ("/voice/wait", {"QueueTime": "7200"}),
+    ("/voice/status", {"CallStatus": "completed"}),
+])
+def test_state_written_for_a_call_never_seen_before_still_expires(twilio, sid, db, endpoint, extra):
+    # e.g. a caller the fallback URL queued while Redis was down, whose queue ends after it is back
+    path, params = _request_for(endpoint, sid)
+
+    twilio.post(path, {**params, **extra})
+
+    assert db.exists(f"ivr:call:{sid}")
+    assert db.ttl(f"ivr:call:{sid}") > 0
+
+
+# ---------------------------------------------------------------------------------------------- odd input
+
+
+def _our_url(path: str, **args) -> str:
+    return path + "?" + urlencode(args)
+
+
+@pytest.mark.parametrize("value", ["\x08", "\x00", "\x1b[31m", "a\ufffeb", "3000\x0c0001"])
+def test_control_characters_in_our_own_urls_never_break_the_twiml(twilio, sid, value):
+    whisper = twiml(twilio.post(_our_url("/voice/whisper", line=EMEA, lang="en", case=value, plan=value,
+                                         severity="2"), call_params(sid)))
+    assert verbs(whisper) == ["Say"]
+    assert whisper.find("Say").text.startswith("Support call for case")
+
+    done = twiml(twilio.post(_our_url("/voice/queue-result", line=EMEA, lang="en", case=value, queue="emea-en"),
+                             call_params(sid, QueueResult="queue-full")))
+    assert verbs(done) == ["Say", "Hangup"]
+
+
+@pytest.mark.parametrize(("queue", "deadline", "expected"), [
+    ("emea-de\nX-Injected: 1", "2026-12-01T10:00:00+00:00", "emea-en"),
+    ("emea-xx", "2026-12-01T10:00:00+00:00", "emea-en"),
+    ("emea-", "2026-12-01T10:00:00+00:00", "emea-en"),
+    ("us-en", "2026-12-01T10:00:00+00:00", "emea-en"),
+    ("emea-de", "2026-12-01T10:00:00+00:00", "emea-de"),  # a queue of the line's region is kept
+    ("emea-de", "0001-01-01", "emea-de"),
+    ("emea-de", "not a date", "emea-de"),
+])
+def test_the_dial_result_only_queues_into_a_queue_of_the_lines_region(twilio, db, sid, queue, deadline, expected):
+    started = time.time()
+
+    reply = twilio.post(_our_url("/voice/dial-result", line=EMEA, lang="en", case="30000001", engineer="emea-en",
+                                 queue=queue, deadline=deadline, plan="production", severity="2", overflow=""),
+                        call_params(sid, DialCallStatus="no-answer"))
+
+    root = twiml(reply)
+    assert root.find("Enqueue").text == expected
+    assert reply.headers["X-Ivr-Outcome"] == f"queue:{expected}"
+    assert "X-Injected" not in reply.headers
+    score = waiting(db, expected)[sid]
+    if deadline.endswith("+00:00"):
+        assert score == datetime.fromisoformat(deadline).timestamp()
+    else:  # no usable deadline: served as due now
+        assert started - 1 <= score <= time.time() + 1
+
+
+def test_an_engineer_id_outside_ascii_survives_the_signed_round_trip(redis_url, sid):
+    settings = settings_with()
+    app = build_app(redis_url, settings=settings)
+    db = redis.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        document = load_demo(redis_url, settings)
+        client = connect(redis_url)
+        store = Store(client)
+        extra = {"engineers": [{"id": "zoë", "name": "Zoë Ångström", "languages": ["en"], "regions": ["emea"],
+                                "client": "zoë", "phone": None, "active": True}],
+                 "cases": [{"number": "36000001", "account": "emea-production", "type": "technical",
+                            "severity": 2, "status": "open", "engineer": "zoë"}]}
+        assert load_document(store, extra, settings.regions).ok
+        store.set_presence("zoë", "available")
+        client.close()
+        assert document  # demo loaded alongside
+        twilio = Twilio(app)
+        dial = twiml(case_for(twilio, sid, EMEA, 1, "36000001")).find("Dial")
+        assert dial.find("Client").text == "zoë"
+
+        # Twilio requests the action URL exactly as written in our TwiML, and signs that URL.
+        reply = twilio.post(dial.get("action"), call_params(sid, DialCallStatus="no-answer"))
+
+        assert verbs(twiml(reply)) == ["Say", "Enqueue"]
+        assert list(waiting(db, "emea-en")) == [sid]
+    finally:
+        db.close()
+        close_app(app)
+
+
+@pytest.mark.parametrize(("name", "value", "verbs_heard"), [
+    ("QueuePosition", "9" * 5000, ["Gather"]),
+    ("QueuePosition", "0" * 5000 + "3", ["Gather"]),
+    ("QueueTime", "9" * 5000, ["Say", "Leave"]),
+    ("QueueTime", "0" * 5000 + "5", ["Gather"]),
+])
+def test_an_absurdly_long_queue_number_is_not_a_server_error(twilio, sid, name, value, verbs_heard):
+    path, _ = _request_for("/voice/wait", sid)
+    params = call_params(sid, QueuePosition="3", QueueTime="5")
+    params[name] = value
+
+    root = twiml(twilio.post(path, params))
+
+    assert verbs(root) == verbs_heard
+    if value.endswith("0003"):
+        assert root.find("Gather/Say").text == "There are 2 callers ahead of you."
+
+
+def test_an_absurdly_long_menu_key_is_a_wrong_key(twilio, sid):
+    reply = twilio.post("/voice/language?line=%2B442079460100&attempt=1", call_params(sid, Digits="1" * 5000))
+
+    assert twiml(reply).find("Say").text == NOT_OFFERED
