@@ -54,8 +54,8 @@ DEFAULTS: dict = {
     "overflow": {},
     "dial": {"timeout": 20},
     "queue": {"preferred_claim": 60, "max_wait": 3600,
-              # Heard between position announcements: a clip of about 45 s repeats them that often.
-              "hold_music": "http://com.twilio.music.classical.s3.amazonaws.com/BusyStrings.mp3"},
+              # Heard between position announcements; empty: the built-in 45 s clip at /audio/hold.wav.
+              "hold_music": ""},
     "calls": {"state_ttl": 14400},
     "proxy": {"trusted": []},
 }
@@ -261,6 +261,8 @@ def build_settings(raw: dict, source: str = "built-in defaults") -> Settings:
 
 
 def _url(value, key: str, source: str) -> str:
+    if value == "":
+        return value
     if not isinstance(value, str) or not re.match(r"^https?://[^\s]+$", value):
         raise ConfigError(key, f"{value!r} must be an http(s) URL of an audio file", source)
     return value

@@ -13,6 +13,9 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+USERS_KEY = "ivr:embedded:users"
+"""Process ids of the commands using the embedded server; the last to leave stops it."""
+
 START_TIMEOUT = 10.0
 """Seconds to wait for a fresh server to answer PING before giving up with its log."""
 
@@ -69,63 +72,94 @@ class EmbeddedRedis:
         except redis.RedisError:
             return False
 
+    def _client(self, timeout: float = 5) -> redis.Redis:
+        # No retries: the connection dropping is SHUTDOWN succeeding, and redis-py's default
+        # retry policy would spend seconds reconnecting to the socket the server just removed.
+        return redis.Redis(unix_socket_path=str(self.socket), socket_timeout=timeout, retry=Retry(NoBackoff(), 0))
+
     def start(self) -> EmbeddedRedis:
-        """Start the server unless one already serves this data directory."""
+        """Start the server unless one already serves this data directory, and join its users."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with open(self.data_dir / "start.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            if self._alive():
-                return self
-            if self.socket.exists():
-                self.socket.unlink()
             self.owner = os.getpid()
-            log = self.data_dir / "redis.log"
-            self.process = subprocess.Popen(
-                [
-                    redis_server_binary(),
-                    "--port", "0",
-                    "--unixsocket", str(self.socket),
-                    "--unixsocketperm", "700",
-                    "--dir", str(self.data_dir),
-                    "--appendonly", "yes",
-                    "--appendfsync", "everysec",
-                    "--save", "",
-                    "--logfile", str(log),
-                    "--daemonize", "no",
-                ],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-            deadline = time.monotonic() + START_TIMEOUT
-            while not self._alive():
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
-                    self.stop()
-                    raise EmbeddedRedisError(f"embedded redis-server in {self.data_dir} did not start:\n{tail}")
-                time.sleep(0.02)
+            if not self._alive():
+                self._spawn()
+            self._client().sadd(USERS_KEY, self.owner)
             atexit.register(self.stop)
         return self
 
+    def _spawn(self) -> None:
+        if self.socket.exists():
+            self.socket.unlink()
+        log = self.data_dir / "redis.log"
+        self.process = subprocess.Popen(
+            [
+                redis_server_binary(),
+                "--port", "0",
+                "--unixsocket", str(self.socket),
+                "--unixsocketperm", "700",
+                "--dir", str(self.data_dir),
+                "--appendonly", "yes",
+                "--appendfsync", "everysec",
+                "--save", "",
+                "--logfile", str(log),
+                "--daemonize", "no",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + START_TIMEOUT
+        while not self._alive():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+                self.process.kill()
+                self.process.wait()
+                self.process = None
+                raise EmbeddedRedisError(f"embedded redis-server in {self.data_dir} did not start:\n{tail}")
+            time.sleep(0.02)
+        # Users recorded before a crash are gone; only processes joining from now on count.
+        self._client().delete(USERS_KEY)
+
     def stop(self) -> None:
-        """Stop the server if this process started it; the append-only file is synced first."""
-        # Forked server workers inherit this object; only the process that started Redis stops it.
+        """Leave the server; the last process using it shuts it down (the AOF is synced first).
+
+        So `ivr load` run while `ivr serve` is up, or the other way round, never pulls the
+        server from under the other command.
+        """
+        # Forked server workers inherit this object; only the process that joined leaves.
         if os.getpid() != self.owner:
             return
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
+        others: list[int] = []
         try:
-            # No retries: the connection dropping is SHUTDOWN succeeding, and redis-py's default
-            # retry policy would spend seconds reconnecting to the socket the server just removed.
-            client = redis.Redis(unix_socket_path=str(self.socket), socket_timeout=5, retry=Retry(NoBackoff(), 0))
-            client.shutdown(save=False)
+            client = self._client()
+            with client.pipeline(transaction=True) as pipe:
+                pipe.srem(USERS_KEY, self.owner)
+                pipe.smembers(USERS_KEY)
+                others = [int(pid) for pid in pipe.execute()[1] if _running(int(pid))]
+            if not others:
+                client.shutdown(save=False)
             client.close()
         except redis.RedisError:
             pass
+        if process is None or others:
+            # Still in use: the server outlives this process and its last user stops it.
+            return
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

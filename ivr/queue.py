@@ -4,10 +4,11 @@ from __future__ import annotations
 import logging
 
 import redis
-from flask import Blueprint, request, url_for
+from flask import Blueprint, Response, request, url_for
 from twilio.twiml.voice_response import VoiceResponse
 
 from . import prompts
+from .hold import hold_clip
 from .security import signed
 from .speech import spaced_digits
 from .twiml import current_language, current_line, number_param, param, say, services, speaker, twiml
@@ -50,8 +51,14 @@ def wait():
         else:
             say(gather, voice, voice.plural(prompts.QUEUE_AHEAD, position - 1))
         say(gather, voice, voice.text(prompts.OFFER_CALLBACK))
-        gather.play(settings.hold_music)
+        gather.play(settings.hold_music or url_for("queue.hold_audio", _external=True))
     return twiml(response)
+
+
+@bp.get("/audio/hold.wav")
+def hold_audio():
+    """Serve the built-in hold audio; it is public and the same for every caller."""
+    return Response(hold_clip(), mimetype="audio/wav", headers={"Cache-Control": "public, max-age=86400"})
 
 
 def _record_callback(line, language, reason: str) -> None:

@@ -25,7 +25,7 @@ from .webhook_support import (BASE, CALLER, DOWN_REDIS, EMEA, EMEA_PARTNER, ENDP
 
 PORTAL = "support.example.com"
 EMAIL = "support@example.com"
-HOLD_MUSIC = "http://com.twilio.music.classical.s3.amazonaws.com/BusyStrings.mp3"
+HOLD_MUSIC = BASE.rstrip("/") + "/audio/hold.wav"  # the built-in clip, served by the app itself
 
 LINES = {
     # number: (region, menu languages in SPEC §2 order)
@@ -1102,3 +1102,17 @@ def test_an_absurdly_long_menu_key_is_a_wrong_key(twilio, sid):
     reply = twilio.post("/voice/language?line=%2B442079460100&attempt=1", call_params(sid, Digits="1" * 5000))
 
     assert twiml(reply).find("Say").text == NOT_OFFERED
+
+
+def test_the_built_in_hold_audio_is_a_45_second_telephone_clip_served_without_a_signature(twilio):
+    import io
+    import wave
+
+    reply = twilio.client.get("/audio/hold.wav")
+    assert reply.status_code == 200
+    assert reply.mimetype == "audio/wav"
+    clip = wave.open(io.BytesIO(reply.get_data()))
+    assert clip.getframerate() == 8000
+    assert 40 <= clip.getnframes() / clip.getframerate() <= 50
+    frames = clip.readframes(clip.getnframes())
+    assert max(frames) > 0  # not silence
