@@ -40,11 +40,21 @@ class Calls:
     def waiting_key(self, queue: str) -> str:
         return f"{self.prefix}waiting:{queue}"
 
-    def join_queue(self, sid: str, queue: str, deadline: datetime, **details) -> None:
-        """Keep a waiting caller in the queue ordered by deadline, earliest first."""
+    def join_queue(self, sid: str, queue: str, deadline: datetime, routed: dict | None = None, **details) -> None:
+        """Keep a waiting caller in the queue ordered by deadline, earliest first.
+
+        `routed` is the routing decision to record in the same round trip.
+        """
+        if not sid:
+            return
         joined = time.time()
         entry = json.dumps({"sid": sid, "queue": queue, "deadline": deadline.isoformat(), "joined": joined, **details})
         pipe = self.redis.pipeline(transaction=False)
+        if routed:
+            clean = {k: ("" if v is None else str(v)) for k, v in routed.items()}
+            pipe.hset(self._key(sid), mapping=clean)
+            pipe.xadd(f"{self.prefix}events", {"sid": sid, "event": "routed", "at": f"{joined:.3f}", **clean},
+                      maxlen=EVENTS_MAXLEN, approximate=True)
         pipe.zadd(self.waiting_key(queue), {sid: deadline.timestamp()})
         pipe.hset(self._key(sid), mapping={"queue": queue, "waiting": entry, "deadline": deadline.isoformat()})
         pipe.expire(self._key(sid), self.ttl)

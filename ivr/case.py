@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from flask import Blueprint, request
 from twilio.twiml.voice_response import VoiceResponse
 
-from routing import Refused, queue_name, route
+from routing import Enqueue, Refused, queue_name, route
 from routing.records import CASE_NUMBER
 
 from . import prompts
@@ -62,13 +62,15 @@ def number():
         if case_file is not None:
             staffed = (lambda _queue: case_file.extra["staffed"]) if "staffed" in case_file.extra else None
             decision = route(case_file, line, language, now(), svc.settings.policy, staffed)
-            svc.calls.update(sid, event="routed", case=digits, decision=decision.kind, reason=decision.reason,
-                             engineer=getattr(decision, "engineer", None), queue=getattr(decision, "queue", None))
+            routed = {"case": digits, "decision": decision.kind, "reason": decision.reason,
+                      "engineer": getattr(decision, "engineer", None), "queue": getattr(decision, "queue", None)}
+            if isinstance(decision, Enqueue):
+                # Recorded with the queue join: one write for the whole step.
+                return twiml(enqueue(response, line, language, decision, sid, routed=routed))
+            svc.calls.update(sid, event="routed", **routed)
             if isinstance(decision, Refused):
                 return twiml(refuse(response, line, language, decision))
-            if decision.kind == "engineer":
-                return twiml(dial(response, line, language, decision))
-            return twiml(enqueue(response, line, language, decision, sid))
+            return twiml(dial(response, line, language, decision))
         problem = voice.text(prompts.CASE_UNKNOWN, case=spaced_digits(digits))
 
     if attempt >= CASE_ATTEMPTS:
