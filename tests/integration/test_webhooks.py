@@ -19,9 +19,9 @@ from ivr.directory import load_document
 from ivr.store import Store, connect
 from ivr.voices import VOICES
 
-from .webhook_support import (BASE, CALLER, DOWN_REDIS, EMEA, EMEA_PARTNER, ENDPOINTS, TOKEN, US, Twilio,
-                              build_app, call_params, close_app, keys, load_demo, path_of, query, settings_with,
-                              sign, spoken, twiml, verbs)
+from .webhook_support import (BASE, CALLER, DOWN_REDIS, EMEA, EMEA_PARTNER, ENDPOINTS, US, Twilio, build_app,
+                              call_params, close_app, keys, load_demo, path_of, query, settings_with, sign, twiml,
+                              verbs)
 
 PORTAL = "support.example.com"
 EMAIL = "support@example.com"
@@ -333,6 +333,24 @@ def test_a_menu_key_picks_that_language_for_the_rest_of_the_call(twilio, sid, db
     if lang != "en":
         assert gather.find("Say").text != ASK_CASE  # spoken in the language chosen, not English
     assert_never_silent(prompt)
+
+
+@pytest.mark.parametrize(("line", "key", "listens_for"), [
+    ("+18885550101", 1, "en-CA"),  # spoken in US English (no en-CA voice), heard as Canadian English
+    ("+18885550101", 2, "fr-CA"),
+    (US, 2, "es-US"),
+    ("+61255500100", 3, "cmn-Hans-CN"),  # Mandarin: <Say> is cmn-CN, recognition cmn-Hans-CN
+    ("+5511555500100", 3, "pt-BR"),
+])
+def test_the_case_prompt_listens_for_speech_in_the_callers_language_and_accent(twilio, sid, line, key,
+                                                                               listens_for):
+    region, languages = LINES[line]
+
+    gather = gather_of(choose_language(twilio, sid, line, key))
+
+    assert gather.get("input") == "dtmf speech"
+    assert gather.get("language") == listens_for
+    assert gather.find("Say").get("language") == VOICES[(region, languages[key - 1])].say_language
 
 
 def test_no_key_at_the_menu_means_the_first_language(twilio, sid, db):

@@ -1,0 +1,93 @@
+"""Every TwiML document a demo call produces nests its verbs and nouns as the TwiML schema allows.
+
+The schema (../shared/twiml-schema/TwiML.xsd) is a partial third-party one: only its nesting is
+trusted, not its attribute or voice lists, so attributes are not checked here.
+"""
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from ivr.simulator import CallSimulator, parse_presses
+
+from .webhook_support import TOKEN, build_app, close_app, load_demo, settings_with
+
+SCHEMA = Path(__file__).resolve().parents[3] / "shared" / "twiml-schema" / "TwiML.xsd"
+XS = "{http://www.w3.org/2001/XMLSchema}"
+
+CALLS = [
+    # (line, presses, moment): one call per kind of step the app can answer.
+    ("+442079460100", "2,31200001", "2026-11-18T12:00:00+00:00"),      # engineer, whisper
+    ("+442079460100", "2,31200001,n", "2026-11-18T12:00:00+00:00"),    # no answer, then queue
+    ("+18005550100", "1,10000002,1", "2026-11-18T12:00:00-05:00"),     # queue, callback
+    ("+18005550100", "9,9,123,w,55555555", "2026-11-18T12:00:00-05:00"),  # menu and case retries
+    ("+18005550100", "1,10000004", "2026-11-21T12:00:00-05:00"),       # outside hours
+    ("+442079460199", "39000001", "2026-11-21T03:00:00+00:00"),        # partner line, no menu
+    ("+61255500100", "3,s:4 1 3 0 0 0 0 1", "2026-11-18T12:00:00+08:00"),  # speech, Mandarin
+]
+
+
+def allowed_children() -> dict[str, set[str]]:
+    """Return, for each TwiML element name, the element names the schema lets it contain."""
+    root = ET.parse(SCHEMA).getroot()
+    types = {t.get("name"): t for t in root.iter(f"{XS}complexType") if t.get("name")}
+    allowed: dict[str, set[str]] = {}
+
+    def children(node) -> set[str]:
+        return {e.get("name") for e in node.iter(f"{XS}element") if e.get("name")}
+
+    response = next(e for e in root.findall(f"{XS}element") if e.get("name") == "Response")
+    allowed["Response"] = children(response)
+    for element in root.iter(f"{XS}element"):
+        name, kind = element.get("name"), element.get("type")
+        if name and kind in types:
+            allowed.setdefault(name, set()).update(children(types[kind]))
+    return allowed
+
+
+def misplaced(node: ET.Element, allowed: dict[str, set[str]]) -> list[str]:
+    found = []
+    for child in node:
+        if child.tag not in allowed.get(node.tag, set()):
+            found.append(f"<{child.tag}> inside <{node.tag}>")
+        found.extend(misplaced(child, allowed))
+    return found
+
+
+@pytest.fixture
+def documents(redis_url):
+    settings = settings_with()
+    load_demo(redis_url, settings)
+    app = build_app(redis_url, settings=settings, allow_at=True)
+    client = app.test_client()
+    bodies: list[str] = []
+
+    def send(url, params, headers):
+        reply = client.post(url, data=params, headers=headers)
+        body = reply.get_data(as_text=True)
+        if reply.status_code == 200 and reply.mimetype == "text/xml":
+            bodies.append(body)
+        return reply.status_code, body, reply.headers
+
+    for line, presses, moment in CALLS:
+        CallSimulator("http://localhost/", TOKEN, send, moment).call(line, "+14155550123", parse_presses(presses))
+    yield bodies
+    close_app(app)
+
+
+@pytest.mark.skipif(not SCHEMA.exists(), reason=f"the shared TwiML schema is not at {SCHEMA}")
+def test_every_twiml_document_of_the_demo_calls_nests_as_the_schema_allows(documents):
+    allowed = allowed_children()
+    assert {"Gather", "Dial", "Enqueue", "Leave", "Hangup", "Redirect", "Play"} <= {
+        node.tag for body in documents for node in ET.fromstring(body).iter()}
+    problems = {problem for body in documents for problem in misplaced(ET.fromstring(body), allowed)}
+    assert problems == set()
+
+
+def test_the_checker_itself_refuses_a_dial_inside_a_gather():
+    if not SCHEMA.exists():
+        pytest.skip(f"the shared TwiML schema is not at {SCHEMA}")
+    bad = ET.fromstring("<Response><Gather><Dial><Number>+1</Number></Dial></Gather></Response>")
+    assert misplaced(bad, allowed_children()) == ["<Dial> inside <Gather>"]
