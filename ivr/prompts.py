@@ -64,7 +64,7 @@ QUEUE_NEXT = N_("You are next in line.")
 QUEUE_AHEAD = NP_(
     "There is %(num)d caller ahead of you.",
     "There are %(num)d callers ahead of you.")
-OFFER_CALLBACK = N_("If you would rather we call you back, press 1 now.")
+OFFER_CALLBACK = N_("If you would rather we call you back, press %(key)s now.")
 CALLBACK_RECORDED = N_(
     "Thank you. We have recorded your callback request for case %(case)s, and an engineer will "
     "call you back at the number you are calling from. Goodbye.")

@@ -50,7 +50,7 @@ def wait():
             say(gather, voice, voice.text(prompts.QUEUE_NEXT))
         else:
             say(gather, voice, voice.plural(prompts.QUEUE_AHEAD, position - 1))
-        say(gather, voice, voice.text(prompts.OFFER_CALLBACK))
+        say(gather, voice, voice.text(prompts.OFFER_CALLBACK, key=CALLBACK_KEY))
         gather.play(settings.hold_music or url_for("queue.hold_audio", _external=True))
     return twiml(response)
 
