@@ -37,9 +37,14 @@ class Catalogs:
 
     def __init__(self, languages=LANGUAGES):
         self.translations = {lang: compile_catalog(lang) for lang in languages}
+        self._speakers: dict[tuple[str, str], Speaker] = {}
 
     def speaker(self, region: str, language: str) -> Speaker:
-        return Speaker(self.translations[language], voice_for(region, language), language)
+        """Return the (shared, immutable) speaker for a language on a region's line."""
+        key = (region, language)
+        if key not in self._speakers:
+            self._speakers[key] = Speaker(self.translations[language], voice_for(region, language), language)
+        return self._speakers[key]
 
 
 class Speaker:
