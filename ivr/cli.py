@@ -15,6 +15,7 @@ from routing.records import CASE_NUMBER
 
 from .config import ConfigError
 from .directory import DocumentError, load_document, read_document
+from .embedded import EmbeddedRedisError
 from .runtime import Runtime
 from .store import UnknownEngineer
 
@@ -48,8 +49,8 @@ def _store(runtime: Runtime, timeout: float | None = None):
         store.redis.ping()
     except redis.RedisError as exc:
         fail(f"cannot reach Redis at {runtime.redis_url or runtime.data_dir}: {exc}")
-    except Exception as exc:  # the embedded server could not start
-        fail(str(exc))
+    except (EmbeddedRedisError, OSError) as exc:
+        fail(f"cannot start the embedded Redis in {runtime.data_dir}: {exc}")
     return store
 
 
