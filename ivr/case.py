@@ -30,7 +30,8 @@ def now() -> datetime:
     if at and services().allow_at:
         try:
             moment = datetime.fromisoformat(at)
-            if moment.tzinfo:
+            # Far-off years would overflow deadline arithmetic; a what-if needs none of them.
+            if moment.tzinfo and 1971 <= moment.year <= 9000:
                 return moment
         except ValueError:
             pass

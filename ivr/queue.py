@@ -89,25 +89,25 @@ def result():
     sid = param("CallSid")
     outcome = request.form.get("QueueResult", "")
     svc = services()
-    try:
-        svc.calls.leave_queue(sid, param("queue"), outcome or "unknown")
-    except redis.RedisError as error:
-        if outcome not in ENDED:
-            raise  # the safety net queues the caller
-        log.error("redis error recording queue result of %s: %s", sid, error)  # the call is over anyway
     voice = speaker(line, language)
     response = VoiceResponse()
+    try:
+        svc.calls.leave_queue(sid, param("queue"), outcome or "unknown")
+        callback = outcome == "leave" and svc.calls.get(sid).get("callback") == "requested"
+        if outcome == "queue-full":
+            _record_callback(line, language, reason="queue_full")
+            callback = True
+    except redis.RedisError as error:
+        # Never back into the queue from here: a full queue would bounce the caller forever.
+        log.error("redis error recording queue result %r of %s: %s", outcome, sid, error)
+        callback = None
     if outcome in ENDED:
         # The caller spoke to an engineer, hung up, or another step took the call over.
         response.hangup()
-    elif outcome == "leave" and svc.calls.get(sid).get("callback") == "requested":
+        return twiml(response)
+    if callback:
         say(response, voice, voice.text(prompts.CALLBACK_RECORDED, case=spaced_digits(param("case"))))
-        response.hangup()
-    elif outcome == "queue-full":
-        _record_callback(line, language, reason="queue_full")
-        say(response, voice, voice.text(prompts.CALLBACK_RECORDED, case=spaced_digits(param("case"))))
-        response.hangup()
     else:
         say(response, voice, voice.text(prompts.QUEUE_FAILED, portal=svc.settings.portal))
-        response.hangup()
+    response.hangup()
     return twiml(response)

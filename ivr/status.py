@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 
 import redis
@@ -33,7 +34,9 @@ def status():
         if queue:
             calls.leave_queue(sid, queue, "call_" + call_status)
         if sid:
-            services().jobs.enqueue(record_call, sid, time.time(), job_id=f"record-{sid}"[:120], result_ttl=3600)
+            # One job per call, so a repeated callback does not record it twice.
+            job_id = "record-" + re.sub(r"[^A-Za-z0-9_-]", "_", sid)[:100]
+            services().jobs.enqueue(record_call, sid, time.time(), job_id=job_id, result_ttl=3600)
     return "", 204
 
 
