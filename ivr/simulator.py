@@ -128,7 +128,7 @@ class CallSimulator:
         if presses and presses[0] == "n":
             presses.pop(0)
             return action, dict(base, DialCallStatus="no-answer", DialCallDuration="0")
-        identity = next((n.text.strip() for n in verb if n.text), None)
+        identity = next((n.findtext("Identity") or n.text or "").strip() or None for n in verb)
         result.outcome = {"kind": "engineer", "target": engineer or identity, "reason": "preferred_engineer"}
         return None
 

@@ -158,7 +158,13 @@ def dial(response: VoiceResponse, line: Line, language: str, decision: DialEngin
                        answer_on_bridge=True) as d:
         # Both at once when the engineer has both: whichever answers first takes the call.
         if decision.client:
-            d.client(decision.client, url=whisper, method="POST")
+            # The engineer's app shows these before answering; the whisper says them.
+            with d.client(url=whisper, method="POST") as client:
+                client.identity(decision.client)
+                for name, value in (("case", decision.case), ("plan", decision.plan),
+                                    ("severity", decision.severity), ("language", language),
+                                    ("queue", fallback.queue), ("deadline", fallback.deadline.isoformat())):
+                    client.parameter(name=name, value=str(value))
         if decision.phone:
             d.number(decision.phone, url=whisper, method="POST")
     return response

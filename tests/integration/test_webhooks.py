@@ -582,7 +582,12 @@ def test_the_cases_engineer_is_rung_with_a_whisper(twilio, sid, db):
     assert started + 180 * 60 - 5 <= deadline <= time.time() + 180 * 60  # production severity 2: 180 min
     assert [n.tag for n in dial] == ["Client"]
     client = dial.find("Client")
-    assert client.text == "emea-en"
+    assert client.findtext("Identity") == "emea-en"
+    # The engineer's app can show the case before answering.
+    parameters = {p.get("name"): p.get("value") for p in client.findall("Parameter")}
+    assert {k: parameters[k] for k in ("case", "plan", "severity", "language", "queue")} == {
+        "case": "30000001", "plan": "production", "severity": "2", "language": "en", "queue": "emea-en"}
+    assert parameters["deadline"] == action["deadline"]
     assert path_of(client.get("url")) == "/voice/whisper"
     assert query(client.get("url")) == {"line": EMEA, "lang": "en", "case": "30000001", "plan": "production",
                                         "severity": "2"}
@@ -616,7 +621,7 @@ def test_the_whisper_tells_the_engineer_case_plan_severity_and_language(twilio, 
 def test_a_german_callers_engineer_hears_the_whisper_in_german(twilio, sid):
     root = twiml(case_for(twilio, sid, EMEA, 2, "31200001"))
     client = root.find("Dial/Client")
-    assert client.text == "emea-de"
+    assert client.findtext("Identity") == "emea-de"
 
     whisper = twiml(twilio.post(client.get("url"), call_params("CA" + "e" * 32, EMEA, ParentCallSid=sid)))
 
@@ -1093,7 +1098,7 @@ def test_an_engineer_id_outside_ascii_survives_the_signed_round_trip(redis_url, 
         assert document  # demo loaded alongside
         twilio = Twilio(app)
         dial = twiml(case_for(twilio, sid, EMEA, 1, "36000001")).find("Dial")
-        assert dial.find("Client").text == "zoë"
+        assert dial.find("Client").findtext("Identity") == "zoë"
 
         # Twilio requests the action URL exactly as written in our TwiML, and signs that URL.
         reply = twilio.post(dial.get("action"), call_params(sid, DialCallStatus="no-answer"))
