@@ -36,9 +36,9 @@ REFUSED = {
         "Your support plan does not include phone support. Please contact us through the customer "
         "portal at %(portal)s or by e-mail at %(email)s. Goodbye."),
     "maintenance_expired": N_(
-        "Your maintenance contract has expired, so phone support is not available. Please contact "
-        "your sales representative to renew it, or write to us through the customer portal at "
-        "%(portal)s. Goodbye."),
+        "Your maintenance contract has expired, so phone support is not available. To renew it, "
+        "please contact your sales representative. You can also write to us through the customer "
+        "portal at %(portal)s. Goodbye."),
     "general_inquiry": N_(
         "Case %(case)s is a general inquiry. We answer those through the customer portal at "
         "%(portal)s or by e-mail at %(email)s, not by phone. Goodbye."),
