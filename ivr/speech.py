@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import datetime
 from functools import cached_property
 from importlib import resources
 
 from babel import Locale
-from babel.dates import format_date, format_time, get_datetime_format
+from babel.dates import format_datetime, format_time, get_datetime_format, match_skeleton
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
@@ -63,9 +64,17 @@ class Speaker:
     def plural(self, forms: tuple[str, str], num: int, **params) -> str:
         return self.t.ngettext(forms[0], forms[1], num) % {"num": num, **params}
 
+    @cached_property
+    def _date_pattern(self) -> str:
+        # CLDR's closest weekday-day-month pattern, with the weekday spelt out in full: the
+        # year is noise on the phone, and "Mon" reads badly aloud.
+        skeletons = self.locale.datetime_skeletons
+        pattern = str(skeletons[match_skeleton("MMMMEEEEd", skeletons)].pattern)
+        return re.sub(r"E+|c+", "EEEE", pattern)
+
     def when(self, moment: datetime) -> str:
-        """Say a local date and time as this language does, e.g. 'Monday, November 30, 2026, 8:00 AM'."""
-        date_text = format_date(moment, "full", locale=self.locale)
+        """Say a local date and time as this language does, e.g. 'Monday, November 30, 8:00 AM'."""
+        date_text = format_datetime(moment, self._date_pattern, tzinfo=moment.tzinfo, locale=self.locale)
         time_text = format_time(moment, "short", tzinfo=moment.tzinfo, locale=self.locale)
         pattern = get_datetime_format("full", locale=self.locale).replace("'", "")
         return pattern.replace("{0}", time_text).replace("{1}", date_text)
