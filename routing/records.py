@@ -79,7 +79,9 @@ class _Checker:
 
     def choice(self, name: str, options: Collection, *, required=True):
         value = self.record.get(name)
-        if value is None and not required:
+        if value is None:
+            if required:
+                self.fail(name, f"is required (one of {', '.join(map(str, options))})")
             return None
         if isinstance(value, bool | float) or value not in options:  # 2.0 == 2, but is no severity
             self.fail(name, f"{value!r} is not one of {', '.join(map(str, options))}")

@@ -140,7 +140,7 @@ BAD_RECORDS = [
                  "accounts[10] (late): maintenance_expires: '30.06.2027' is not a date", id="account-expiry"),
     pytest.param("accounts", {"id": "yes", "plan": "basic", "partner": "yes"},
                  "accounts[10] (yes): partner: 'yes' must be true or false", id="account-partner"),
-    pytest.param("accounts", {"id": "noplan"}, "accounts[10] (noplan): plan: None is not one of", id="account-no-plan"),
+    pytest.param("accounts", {"id": "noplan"}, "accounts[10] (noplan): plan: is required (one of", id="account-no-plan"),
     pytest.param("accounts", {"id": "acme", "plan": "basic"}, "accounts[10] (acme): id: 'acme' also appears at accounts[0]",
                  id="account-duplicate"),
     pytest.param("engineers", {"id": "ghost", "languages": ["en"], "regions": ["emea"], "client": None, "phone": None},
