@@ -37,6 +37,14 @@ def _serving(data_dir) -> bool:
         return False
 
 
+def _stops(data_dir, within: float = 5) -> bool:
+    """Wait (bounded) for the server to go; tell whether it went."""
+    deadline = time.monotonic() + within
+    while _serving(data_dir) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not _serving(data_dir)
+
+
 def test_the_server_outlives_the_command_that_started_it_while_another_still_uses_it(tmp_path):
     starter = _hold(tmp_path)
     later = _hold(tmp_path)
@@ -44,10 +52,7 @@ def test_the_server_outlives_the_command_that_started_it_while_another_still_use
     time.sleep(0.2)
     assert _serving(tmp_path)
     _release(later)
-    deadline = time.monotonic() + 5
-    while _serving(tmp_path) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not _serving(tmp_path)
+    assert _stops(tmp_path)
 
 
 def test_a_short_command_leaves_a_long_running_ones_server_up(tmp_path):
@@ -56,7 +61,4 @@ def test_a_short_command_leaves_a_long_running_ones_server_up(tmp_path):
     _release(quick)
     assert _serving(tmp_path)
     _release(long_running)
-    deadline = time.monotonic() + 5
-    while _serving(tmp_path) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not _serving(tmp_path)
+    assert _stops(tmp_path)
