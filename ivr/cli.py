@@ -220,8 +220,9 @@ def serve(runtime: Runtime, host: str, port: int, workers: int, demo: bool) -> N
     config = {"TWILIO_AUTH_TOKEN": token, "REDIS_URL": url, "SETTINGS": runtime.settings, "ALLOW_AT": demo}
     build(config)  # fail here, in the foreground, on anything the workers would trip over
     click.echo(f"serving on http://{host}:{port} (Redis: {url}; configuration: {runtime.settings.source})")
-    Server(lambda: build(config), {"bind": f"{host}:{port}", "workers": workers, "accesslog": "-",
-                                   "timeout": 30, "graceful_timeout": 5}).run()
+    # Threads let a worker answer other webhooks while one waits on Redis.
+    Server(lambda: build(config), {"bind": f"{host}:{port}", "workers": workers, "worker_class": "gthread",
+                                   "threads": 4, "accesslog": "-", "timeout": 30, "graceful_timeout": 5}).run()
 
 
 def _load_demo(runtime: Runtime, store) -> None:
