@@ -9,6 +9,7 @@ import redis
 from flask import Blueprint, current_app, request, url_for
 from twilio.twiml.voice_response import VoiceResponse
 
+from routing import queue_name
 from workers import record_call
 
 from . import prompts
@@ -45,7 +46,7 @@ def fallback_response() -> VoiceResponse:
     line = current_line()
     language = current_language(line)
     voice = speaker(line, language)
-    queue = f"{line.region}-{language}"
+    queue = queue_name(line.region, language)
     response = VoiceResponse()
     say(response, voice, voice.text(prompts.TECHNICAL_TROUBLE))
     common = {"line": line.number, "lang": language, "case": param("case"), "queue": queue}
