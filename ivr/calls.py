@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime
-
 import redis
+
+from routing import Enqueue
 
 EVENTS_MAXLEN = 100_000
 """Decision log entries kept (approximately) for workers to pick up; older ones are trimmed."""
@@ -40,15 +40,18 @@ class Calls:
     def waiting_key(self, queue: str) -> str:
         return f"{self.prefix}waiting:{queue}"
 
-    def join_queue(self, sid: str, queue: str, deadline: datetime, routed: dict | None = None, **details) -> None:
-        """Keep a waiting caller in the queue ordered by deadline, earliest first.
+    def join_queue(self, sid: str, decision: Enqueue, language: str, routed: dict | None = None) -> None:
+        """Keep a waiting caller in their queue ordered by deadline, earliest first.
 
         `routed` is the routing decision to record in the same round trip.
         """
         if not sid:
             return
+        queue, deadline = decision.queue, decision.deadline
         joined = time.time()
-        entry = json.dumps({"sid": sid, "queue": queue, "deadline": deadline.isoformat(), "joined": joined, **details})
+        entry = json.dumps({"sid": sid, "queue": queue, "deadline": deadline.isoformat(), "joined": joined,
+                            "case": decision.case, "plan": decision.plan, "severity": decision.severity,
+                            "language": language, "preferred": decision.preferred or ""})
         pipe = self.redis.pipeline(transaction=False)
         if routed:
             clean = {k: ("" if v is None else str(v)) for k, v in routed.items()}
@@ -74,15 +77,6 @@ class Calls:
         pipe.xadd(f"{self.prefix}events", {"sid": sid, "event": "dequeued", "queue": queue, "result": result,
                                            "at": f"{time.time():.3f}"}, maxlen=EVENTS_MAXLEN, approximate=True)
         pipe.execute()
-
-    def waiting(self, queue: str) -> list[dict]:
-        """Return the callers waiting in a queue in serving order: deadline, then longest wait."""
-        sids = self.redis.zrange(self.waiting_key(queue), 0, -1)
-        pipe = self.redis.pipeline(transaction=False)
-        for sid in sids:
-            pipe.hget(self._key(sid), "waiting")
-        entries = [json.loads(raw) for raw in pipe.execute() if raw]
-        return sorted(entries, key=lambda e: (datetime.fromisoformat(e["deadline"]).timestamp(), e["joined"]))
 
     def request_callback(self, sid: str, **details) -> None:
         """Record a caller's callback request for the workers that will place it."""

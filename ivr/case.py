@@ -67,7 +67,8 @@ def number():
                       "engineer": getattr(decision, "engineer", None), "queue": getattr(decision, "queue", None)}
             if isinstance(decision, Enqueue):
                 # Recorded with the queue join: one write for the whole step.
-                return twiml(enqueue(response, line, language, decision, sid, routed=routed))
+                svc.calls.join_queue(sid, decision, language, routed)
+                return twiml(enqueue(response, line, language, decision))
             svc.calls.update(sid, event="routed", **routed)
             if isinstance(decision, Refused):
                 return twiml(refuse(response, line, language, decision))

@@ -75,4 +75,5 @@ def result():
     decision = Enqueue(queue=queue, deadline=deadline, case=param("case"), plan=param("plan"),
                        severity=int(severity) if severity in {"1", "2", "3", "4"} else 4, language=language,
                        overflow_from=param("overflow") or None)
-    return twiml(enqueue(response, line, language, decision, sid, announce=False))
+    svc.calls.join_queue(sid, decision, language)
+    return twiml(enqueue(response, line, language, decision, announce=False))

@@ -120,8 +120,8 @@ def refuse(response: VoiceResponse, line: Line, language: str, decision: Refused
     return response
 
 
-def enqueue(response: VoiceResponse, line: Line, language: str, decision: Enqueue, sid: str,
-            announce: bool = True, routed: dict | None = None) -> VoiceResponse:
+def enqueue(response: VoiceResponse, line: Line, language: str, decision: Enqueue,
+            announce: bool = True) -> VoiceResponse:
     """Put the caller in their queue, telling them why when it overflowed."""
     voice = speaker(line, language)
     if decision.overflow_from:
@@ -129,8 +129,6 @@ def enqueue(response: VoiceResponse, line: Line, language: str, decision: Enqueu
         say(response, voice, voice.text(prompts.OVERFLOW_TO_ENGLISH if english else prompts.OVERFLOW_OTHER))
     if announce:
         say(response, voice, voice.text(prompts.ENTERING_QUEUE))
-    services().calls.join_queue(sid, decision.queue, decision.deadline, routed, case=decision.case, plan=decision.plan,
-                                severity=decision.severity, language=language, preferred=decision.preferred or "")
     common = {"line": line.number, "lang": language, "case": decision.case, "queue": decision.queue}
     g.outcome = f"queue:{decision.queue}"
     response.enqueue(
