@@ -5,7 +5,7 @@ import copy
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import time
 from pathlib import Path
 
@@ -53,7 +53,7 @@ DEFAULTS: dict = {
     "holidays": True,
     "overflow": {},
     "dial": {"timeout": 20},
-    "queue": {"preferred_claim": 60, "max_wait": 3600,
+    "queue": {"max_wait": 3600,
               # Heard between position announcements; empty: the built-in 45 s clip at /audio/hold.wav.
               "hold_music": ""},
     "calls": {"state_ttl": 14400},
@@ -65,7 +65,7 @@ _TOP_KEYS = set(DEFAULTS)
 _REGION_KEYS = {"name", "languages", "timezone", "holidays"}
 _LINE_KEYS = {"number", "region", "audience", "languages", "timezone", "name"}
 _PLAN_KEYS = {"days", "open", "close"}
-_SECTION_KEYS = {"dial": {"timeout"}, "queue": {"preferred_claim", "max_wait", "hold_music"},
+_SECTION_KEYS = {"dial": {"timeout"}, "queue": {"max_wait", "hold_music"},
                  "calls": {"state_ttl"}, "proxy": {"trusted"}}
 _HHMM = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")
 
@@ -88,13 +88,11 @@ class Settings:
     portal: str
     email: str
     dial_timeout: int
-    preferred_claim: int
     max_wait: int
     state_ttl: int
     hold_music: str
     trusted_proxies: tuple[str, ...] = ()
     source: str = "built-in defaults"
-    raw: dict = field(default_factory=dict, repr=False, compare=False)
 
     def line_for(self, called: str | None) -> Line:
         """Return the line for a called number, or the default line."""
@@ -250,13 +248,11 @@ def build_settings(raw: dict, source: str = "built-in defaults") -> Settings:
         portal=raw["portal"],
         email=raw["email"],
         dial_timeout=_positive_int(raw, "dial", "timeout", source),
-        preferred_claim=_positive_int(raw, "queue", "preferred_claim", source),
         max_wait=_positive_int(raw, "queue", "max_wait", source),
         state_ttl=_positive_int(raw, "calls", "state_ttl", source),
         hold_music=_url(raw["queue"]["hold_music"], "queue.hold_music", source),
         trusted_proxies=tuple(trusted),
         source=source,
-        raw=raw,
     )
 
 

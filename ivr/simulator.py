@@ -14,9 +14,6 @@ from .twiml import OUTCOME_HEADER
 MAX_STEPS = 40
 """Webhooks one simulated call may make: a flow that needs more is a loop."""
 
-Send = Callable[[str, dict], tuple[int, str, dict]]
-"""POST form params to an absolute URL with a signature; return status, body and headers."""
-
 
 @dataclass
 class CallResult:

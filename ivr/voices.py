@@ -43,20 +43,11 @@ VOICES: dict[tuple[str, str], Voice] = {
 }
 """(line region, language) to voice: the Spanish of the US line is not the Spanish of EMEA."""
 
-FALLBACK_BY_LANGUAGE: dict[str, Voice] = {
-    "en": _EN_US,
-    "es": VOICES[("latam", "es")],
-    "fr": VOICES[("emea", "fr")],
-    "de": VOICES[("emea", "de")],
-    "ru": VOICES[("emea", "ru")],
-    "it": VOICES[("emea", "it")],
-    "ja": VOICES[("apac", "ja")],
-    "zh": VOICES[("apac", "zh")],
-    "pt": VOICES[("latam", "pt")],
-}
-"""A language configured on a region the table does not list speaks with its main voice."""
+HOME_REGION = {"en": "us", "es": "latam", "fr": "emea", "de": "emea", "ru": "emea", "it": "emea",
+               "ja": "apac", "zh": "apac", "pt": "latam"}
+"""Whose voice a language borrows on a region the table does not list it for."""
 
 
 def voice_for(region: str, language: str) -> Voice:
     """Return the voice for a language on a region's line."""
-    return VOICES.get((region, language)) or FALLBACK_BY_LANGUAGE[language]
+    return VOICES.get((region, language)) or VOICES[(HOME_REGION[language], language)]

@@ -35,7 +35,9 @@ def route(
     plan_name = effective_plan_name(account.plan, account.partner)
     plan = policy.plans[plan_name]
     tz = customer_timezone(case_file, line)
-    refuse = lambda reason, **kw: Refused(reason, case=case.number, plan=plan_name, timezone=tz.key, **kw)  # noqa: E731
+
+    def refuse(reason: str, **details) -> Refused:
+        return Refused(reason, case=case.number, plan=plan_name, timezone=tz.key, **details)
 
     if not plan.phone:
         return refuse("no_phone_support")

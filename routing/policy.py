@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
 
 from .hours import holiday_calendar, no_holidays
 from .plans import DEFAULT_PLANS, Plan
@@ -16,9 +15,6 @@ class Policy:
     """Region code to the ISO country whose public holidays close business-hours plans."""
     overflow: Mapping[str, str] = field(default_factory=dict)
     """Queue nobody can serve now to the queue its callers go to instead."""
-
-    def is_holiday(self, region: str, day: date) -> bool:
-        return self.holiday_check(region)(day)
 
     def holiday_check(self, region: str):
         country = self.holiday_countries.get(region)

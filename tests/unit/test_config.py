@@ -96,9 +96,9 @@ def test_ivr_config_environment_variable_names_the_file(tmp_path, monkeypatch):
 
 
 def test_override_of_one_key_leaves_its_neighbours_alone(toml, defaults):
-    settings = toml("[queue]\npreferred_claim = 90\n")
-    assert settings.preferred_claim == 90
-    assert settings.max_wait == defaults.max_wait
+    settings = toml("[queue]\nmax_wait = 90\n")
+    assert settings.max_wait == 90
+    assert settings.hold_music == defaults.hold_music
     assert settings.dial_timeout == defaults.dial_timeout
     assert settings.lines == defaults.lines
 
