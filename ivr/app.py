@@ -13,6 +13,7 @@ from workers import QUEUE_NAME
 
 from .calls import Calls
 from .config import Settings, load_settings
+from .hold import hold_clip
 from .speech import Catalogs
 from .security import TrustedProxies
 from .store import Store, connect
@@ -68,6 +69,8 @@ def build(config: dict | None = None) -> Flask:
         jobs=Queue(QUEUE_NAME, connection=connect(app.config["REDIS_URL"], decode=False)),
         allow_at=bool(app.config["ALLOW_AT"]),
     )
+    if not settings.hold_music:
+        hold_clip()  # synthesised once at start-up, not on the first caller's hold
     if settings.trusted_proxies:
         app.wsgi_app = TrustedProxies(app.wsgi_app, settings.trusted_proxies)
 

@@ -80,7 +80,10 @@ def load(runtime: Runtime, file) -> None:
             click.echo(f"{file.name}: {error}", err=True)
         fail(f"refused {file.name}: {len(result.errors)} error(s); nothing was stored")
     d = result.directory
-    click.echo(f"loaded {len(d.accounts)} accounts, {len(d.engineers)} engineers, {len(d.cases)} cases")
+    held = store.counts()
+    click.echo(f"loaded {len(d.accounts)} accounts, {len(d.engineers)} engineers, {len(d.cases)} cases; "
+               f"the directory holds {held['accounts']} accounts, {held['engineers']} engineers, "
+               f"{held['cases']} cases")
 
 
 @main.command()

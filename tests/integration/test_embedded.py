@@ -70,7 +70,8 @@ def test_data_loaded_by_one_command_is_seen_by_the_next(data_dir, short_dir):
     loaded = run_ivr("load", str(doc), env=env)
 
     assert loaded.returncode == 0, loaded.stderr
-    assert loaded.stdout.decode().strip() == "loaded 10 accounts, 3 engineers, 18 cases"
+    assert loaded.stdout.decode().strip() == ("loaded 10 accounts, 3 engineers, 18 cases; "
+                                            "the directory holds 10 accounts, 3 engineers, 18 cases")
     # The command stopped the server it started; the data is in the append-only file.
     assert servers_for(data_dir) == []
     assert not answers(data_dir)

@@ -36,7 +36,8 @@ def test_load_stores_every_record_of_the_document(ivr, redis_url):
     result = ivr.load(BASE_DOCUMENT)
 
     assert result.exit_code == 0, result.output
-    assert result.stdout.strip() == "loaded 10 accounts, 3 engineers, 18 cases"
+    assert result.stdout.strip() == ("loaded 10 accounts, 3 engineers, 18 cases; "
+                                            "the directory holds 10 accounts, 3 engineers, 18 cases")
     with store_at(redis_url) as store:
         assert store.counts() == {"accounts": 10, "engineers": 3, "cases": 18}
         for raw in BASE_DOCUMENT["cases"]:
@@ -77,7 +78,8 @@ def test_an_empty_document_loads_nothing_and_succeeds(ivr, redis_url):
     result = ivr.load({})
 
     assert result.exit_code == 0, result.output
-    assert result.stdout.strip() == "loaded 0 accounts, 0 engineers, 0 cases"
+    assert result.stdout.strip() == ("loaded 0 accounts, 0 engineers, 0 cases; "
+                                     "the directory holds 0 accounts, 0 engineers, 0 cases")
     assert dump_all(redis_url) == {}
 
 
@@ -271,7 +273,8 @@ def test_load_reads_stdin_with_a_dash(redis_url):
     done = run_ivr("load", "-", env=env, input=json.dumps(BASE_DOCUMENT).encode())
 
     assert done.returncode == 0, done.stderr
-    assert done.stdout.decode().strip() == "loaded 10 accounts, 3 engineers, 18 cases"
+    assert done.stdout.decode().strip() == ("loaded 10 accounts, 3 engineers, 18 cases; "
+                                            "the directory holds 10 accounts, 3 engineers, 18 cases")
     with store_at(redis_url) as store:
         assert store.counts() == {"accounts": 10, "engineers": 3, "cases": 18}
 
@@ -331,7 +334,8 @@ def test_loading_again_replaces_by_id_and_keeps_what_it_was_not_given(loaded, re
     result = loaded.load(doc_b)
 
     assert result.exit_code == 0, result.output
-    assert result.stdout.strip() == "loaded 2 accounts, 2 engineers, 3 cases"
+    assert result.stdout.strip() == ("loaded 2 accounts, 2 engineers, 3 cases; "
+                                     "the directory holds 11 accounts, 4 engineers, 20 cases")
     # Records, their indexes and presence; derived keys (e.g. who is on shift per queue) aside.
     records = (b"ivr:account:", b"ivr:engineer:", b"ivr:case:", b"ivr:index:", b"ivr:presence:")
     before = {k: v for k, v in before.items() if k.startswith(records)}
