@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import re
 import subprocess
 import sys
 import time
@@ -173,6 +174,8 @@ class Call:
     result: CallResult
     sid: str
     ports: list[int] = field(default_factory=list)
+    sent: list[tuple[int, str]] = field(default_factory=list)
+    """(port, path) of every webhook the call sent, the whisper included."""
     """The port each webhook request went to, in order."""
 
     @property
@@ -208,12 +211,19 @@ class Phone:
                 # Twilio signs the URL it actually requests.
                 headers = {"X-Twilio-Signature": self.validator.compute_signature(url, params)}
             record.ports.append(port)
+            record.sent.append((port, "/" + parts.path.lstrip("/")))
             reply = self.session.post(url, data=params, headers=headers, timeout=10)
             return reply.status_code, reply.text, reply.headers
 
         simulator = CallSimulator(self.servers.url(rotate[0]), self.servers.token, send, when)
         record.result = simulator.call(to, "+15555550123", parse_presses(press))
         return record
+
+
+def logged_webhooks(log: Path) -> list[str]:
+    """Return the paths of the webhooks a server's access log shows it answered, in order."""
+    text = log.read_text(errors="replace")
+    return [m.split("?", 1)[0] for m in re.findall(r'"POST (/voice/[^ ]+) HTTP', text)]
 
 
 @pytest.fixture(scope="session")
