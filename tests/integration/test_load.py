@@ -114,7 +114,7 @@ def test_one_bad_record_among_good_ones_refuses_the_whole_document(loaded, redis
 
     result = loaded("load", str(path))
 
-    assert result.exit_code != 0
+    assert result.exit_code == 1, result.exit_code
     lines = error_lines(result.stderr, str(path))
     expected = [
         ("accounts[2] (globex): plan: ", "'gold' is not one of"),

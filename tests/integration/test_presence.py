@@ -55,7 +55,7 @@ def test_an_unknown_engineer_is_refused_by_name(loaded, redis_url):
 def test_an_engineer_is_unknown_before_any_load(ivr, redis_url):
     result = ivr("presence", "anna", "available")
 
-    assert result.exit_code != 0
+    assert result.exit_code == 1, result.exit_code
     assert "'anna'" in result.stderr
     assert dump_all(redis_url) == {}
 

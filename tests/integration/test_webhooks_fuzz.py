@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 import pytest
 import redis
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from .webhook_support import (BASE, EMEA, EMEA_PARTNER, ENDPOINTS, US, VERBS, Twilio, build_app, close_app,
@@ -133,8 +133,14 @@ def test_every_endpoint_answers_any_signed_request_with_twiml(app, db, endpoint,
 @FUZZ
 @given(to=lines, presses=st.lists(st.one_of(digits, st.none()), min_size=1, max_size=4),
        spoken=st.lists(st.booleans(), min_size=4, max_size=4))
-def test_a_call_followed_through_our_own_urls_never_breaks(app, db, to, presses, spoken):
-    """Follow the TwiML like Twilio: each <Gather> gets the next press (None: silence, the <Redirect>)."""
+# Random presses rarely hit a real case number: these make sure each kind of decision is reached.
+@example(to=EMEA, presses=["1", "30000001"], spoken=[False] * 4)
+@example(to=EMEA, presses=["1", "30000002"], spoken=[False] * 4)
+@example(to=EMEA, presses=["2", "30000006"], spoken=[False] * 4)
+@example(to=EMEA_PARTNER, presses=["3 9 0 0 0 0 0 1"], spoken=[True] * 4)
+def test_a_call_through_the_menu_and_case_prompts_never_breaks(app, db, to, presses, spoken):
+    """Follow the TwiML like Twilio up to the routing decision: each <Gather> gets the next press
+    (None: silence, the <Redirect>); the engineer and queue steps have their own test below."""
     form = {"CallSid": "CA" + "c" * 32, "From": "+14155550123", "To": to, "CallStatus": "in-progress"}
     root = check_answer("/voice/incoming", post(app, "/voice/incoming", form, {}))
     for press, by_voice in zip(presses, spoken):

@@ -220,10 +220,6 @@ def test_severity_one_on_a_round_the_clock_plan_is_never_refused_for_hours(plan,
     assert decision.severity == 1
 
 
-def test_severity_one_on_basic_is_still_refused_outside_hours():
-    assert decide(case_file("basic", severity=1), now=local(NEW_YORK, SUNDAY, 3)).reason == "outside_hours"
-
-
 CHRISTMAS = date(2026, 12, 25)  # a Friday
 
 

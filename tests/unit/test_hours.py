@@ -85,7 +85,7 @@ def test_opening_hours_are_judged_in_the_given_zone_not_the_moment_s_own():
 def test_next_open_is_the_next_local_opening_as_an_aware_datetime(plan, now, opens):
     result = HOURS[plan].next_open(now, NEW_YORK)
     assert result == opens
-    assert result.tzinfo is not None
+    assert result.tzinfo is NEW_YORK
     assert (result.hour, result.minute) == (opens.hour, opens.minute)
     assert result.utcoffset() == timedelta(hours=-4)  # EDT in June
 
