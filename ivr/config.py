@@ -1,13 +1,16 @@
 """Service configuration: built-in defaults (SPEC §2–§4) overridden by the IVR_CONFIG TOML file."""
 from __future__ import annotations
 
+import codecs
 import copy
+import ipaddress
 import os
 import re
 import tomllib
 from dataclasses import dataclass
 from datetime import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from routing import Hours, Line, Plan, Policy, Target
 from routing.hours import WEEKDAYS
@@ -56,8 +59,13 @@ DEFAULTS: dict = {
     "queue": {"max_wait": 3600,
               # Heard between position announcements; empty: the built-in 45 s clip at /audio/hold.wav.
               "hold_music": ""},
-    "calls": {"state_ttl": 14400},
+    "calls": {"state_ttl": 14400,
+              # A finished call's record (workers/) is kept 90 days, then Redis expires it.
+              "record_ttl": 7776000},
+    "http": {"max_body": 65536},
     "proxy": {"trusted": []},
+    # Empty: not pinned, requests are checked against the URL they arrived on.
+    "public_url": "",
 }
 """Defaults mirroring SPEC §2–§4; a TOML file given by IVR_CONFIG overrides any key."""
 
@@ -66,8 +74,24 @@ _REGION_KEYS = {"name", "languages", "timezone", "holidays"}
 _LINE_KEYS = {"number", "region", "audience", "languages", "timezone", "name"}
 _PLAN_KEYS = {"days", "open", "close"}
 _SECTION_KEYS = {"dial": {"timeout"}, "queue": {"max_wait", "hold_music"},
-                 "calls": {"state_ttl"}, "proxy": {"trusted"}}
-_HHMM = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")
+                 "calls": {"state_ttl", "record_ttl"}, "http": {"max_body"}, "proxy": {"trusted"}}
+# Every pattern below is used with fullmatch: `$` would let a trailing newline through.
+_HHMM = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
+_REGION_CODE = re.compile(r"[a-z][a-z0-9]*")
+_AUDIO_URL = re.compile(r"https?://[^\x00-\x20\x7f]+")
+_NETLOC = re.compile(r"(?P<host>[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::(?P<port>[0-9]{1,5}))?")
+_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+
+RANGES: dict[tuple[str, str], tuple[int, int, str]] = {
+    ("dial", "timeout"): (5, 600, "seconds"),
+    ("queue", "max_wait"): (60, 86400, "seconds"),
+    ("calls", "state_ttl"): (600, 2592000, "seconds"),
+    ("calls", "record_ttl"): (86400, 315360000, "seconds"),
+    ("http", "max_body"): (1024, 1048576, "bytes"),
+}
+"""(low, high, unit) of each number: what Twilio's <Dial timeout> accepts, a wait of one minute to
+a day, call state for ten minutes to 30 days (and longer than any wait), records for a day to ten
+years (a Redis TTL far below its 64-bit limit), and bodies from 1 KB (Twilio's are a few KB) to 1 MB."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +115,9 @@ class Settings:
     max_wait: int
     state_ttl: int
     hold_music: str
+    record_ttl: int
+    max_body: int
+    public_url: str
     trusted_proxies: tuple[str, ...] = ()
     source: str = "built-in defaults"
 
@@ -116,10 +143,13 @@ def _unknown(keys, allowed, where: str, source: str) -> None:
             raise ConfigError(f"{where}{key}", f"unknown key; expected one of {', '.join(sorted(allowed))}", source)
 
 
-def _positive_int(raw: dict, section: str, key: str, source: str) -> int:
+def _bounded_int(raw: dict, section: str, key: str, source: str) -> int:
+    """Return a whole number within its range in RANGES, or raise ConfigError naming the range."""
     value = raw[section][key]
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ConfigError(f"{section}.{key}", f"{value!r} must be a positive whole number of seconds", source)
+    low, high, unit = RANGES[section, key]
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ConfigError(f"{section}.{key}", f"{value!r} must be a whole number of {unit} from {low} to {high}",
+                          source)
     return value
 
 
@@ -142,7 +172,7 @@ def _hours(spec: dict, key: str, source: str) -> Hours:
     times = []
     for part in ("open", "close"):
         value = spec.get(part)
-        match = _HHMM.match(value) if isinstance(value, str) else None
+        match = _HHMM.fullmatch(value) if isinstance(value, str) else None
         if not match:
             raise ConfigError(f"{key}.{part}", f"{value!r} must be a time like 08:00", source)
         times.append(time(int(match[1]), int(match[2])))
@@ -159,7 +189,7 @@ def build_settings(raw: dict, source: str = "built-in defaults") -> Settings:
         raise ConfigError("regions", "must be a table of regions", source)
     for code, spec in raw["regions"].items():
         key = f"regions.{code}"
-        if not re.match(r"^[a-z][a-z0-9]*$", code):
+        if not _REGION_CODE.fullmatch(code):
             raise ConfigError(key, "a region code is lower-case letters and digits", source)
         if not isinstance(spec, dict):
             raise ConfigError(key, "must be a table", source)
@@ -228,14 +258,17 @@ def build_settings(raw: dict, source: str = "built-in defaults") -> Settings:
                 raise ConfigError(f"overflow.{src}", f"{value!r}{end} is not a queue <region>-<language> of a configured region", source)
         if src == dst:
             raise ConfigError(f"overflow.{src}", "a queue cannot overflow to itself", source)
+    _no_overflow_cycle(raw["overflow"], source)
 
     for section, allowed in _SECTION_KEYS.items():
         if not isinstance(raw[section], dict):
             raise ConfigError(section, "must be a table", source)
         _unknown(raw[section], allowed, f"{section}.", source)
-    trusted = raw["proxy"]["trusted"]
-    if not isinstance(trusted, list) or not all(isinstance(a, str) for a in trusted):
-        raise ConfigError("proxy.trusted", "must be a list of proxy IP addresses", source)
+    numbers = {key: _bounded_int(raw, section, key, source) for section, key in RANGES}
+    if numbers["state_ttl"] <= numbers["max_wait"]:
+        # A caller's state must outlive the longest wait, or the queue webhooks lose the call.
+        raise ConfigError("calls.state_ttl", f"{numbers['state_ttl']} must be greater than queue.max_wait "
+                          f"({numbers['max_wait']}): a waiting caller's state would expire", source)
     for key in ("portal", "email"):
         if not isinstance(raw[key], str) or not raw[key]:
             raise ConfigError(key, "must be a non-empty string", source)
@@ -247,21 +280,94 @@ def build_settings(raw: dict, source: str = "built-in defaults") -> Settings:
         policy=Policy(plans=plans, holiday_countries={c: r.holidays for c, r in regions.items()}, overflow=dict(raw["overflow"])),
         portal=raw["portal"],
         email=raw["email"],
-        dial_timeout=_positive_int(raw, "dial", "timeout", source),
-        max_wait=_positive_int(raw, "queue", "max_wait", source),
-        state_ttl=_positive_int(raw, "calls", "state_ttl", source),
+        dial_timeout=numbers["timeout"],
+        max_wait=numbers["max_wait"],
+        state_ttl=numbers["state_ttl"],
         hold_music=_url(raw["queue"]["hold_music"], "queue.hold_music", source),
-        trusted_proxies=tuple(trusted),
+        record_ttl=numbers["record_ttl"],
+        max_body=numbers["max_body"],
+        public_url=_public_url(raw["public_url"], source),
+        trusted_proxies=_trusted_proxies(raw["proxy"]["trusted"], source),
         source=source,
     )
+
+
+def _no_overflow_cycle(overflow: dict[str, str], source: str) -> None:
+    """Raise ConfigError naming the first overflow rule that leads back to its own queue."""
+    for start in overflow:
+        chain = [start]
+        while chain[-1] in overflow and overflow[chain[-1]] not in chain:
+            chain.append(overflow[chain[-1]])
+        if chain[-1] in overflow and overflow[chain[-1]] == start:
+            cycle = " -> ".join(chain + [start])
+            raise ConfigError(f"overflow.{start}", f"the overflow rules go round in a cycle: {cycle}", source)
+
+
+def _trusted_proxies(value, source: str) -> tuple[str, ...]:
+    """Return the proxy addresses and networks as written, or raise ConfigError naming a bad one."""
+    if not isinstance(value, list) or not all(isinstance(a, str) for a in value):
+        raise ConfigError("proxy.trusted", "must be a list of proxy IP addresses or networks", source)
+    for address in value:
+        try:
+            # Strict, as gunicorn's forwarded_allow_ips (given these strings) parses them.
+            ipaddress.ip_network(address)
+        except ValueError:
+            raise ConfigError("proxy.trusted", _network_problem(address), source) from None
+    return tuple(value)
+
+
+def _network_problem(address: str) -> str:
+    """Say why a string is not a proxy address or network, suggesting the network it may mean."""
+    try:
+        network = ipaddress.ip_network(address, strict=False)
+    except ValueError:
+        return f"{address!r} is not an IP address or network like 10.0.0.0/8"
+    return f"{address!r} has host bits set after the prefix: write the network {network}"
 
 
 def _url(value, key: str, source: str) -> str:
     if value == "":
         return value
-    if not isinstance(value, str) or not re.match(r"^https?://[^\s]+$", value):
+    if not isinstance(value, str) or not _AUDIO_URL.fullmatch(value):
         raise ConfigError(key, f"{value!r} must be an http(s) URL of an audio file", source)
     return value
+
+
+def _public_url(value, source: str) -> str:
+    """Return the public base URL without its trailing slash, or raise ConfigError saying why."""
+    if value == "":
+        return value
+    if not isinstance(value, str) or not _base_url(value):
+        raise ConfigError("public_url", f"{value!r} must be a base URL like https://ivr.example.com "
+                          "(a host and optional port; no path, query or fragment)", source)
+    return value.removesuffix("/")
+
+
+def _base_url(value: str) -> bool:
+    """Tell whether a string is exactly http(s)://host[:port] with at most a trailing slash."""
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # e.g. an invalid [IPv6] host
+        return False
+    netloc = _NETLOC.fullmatch(parts.netloc)
+    # urlsplit drops tabs and newlines and ignores a bare "?" or "#": compare with the rebuilt URL.
+    base = f"{parts.scheme}://{parts.netloc}"
+    if parts.scheme not in ("http", "https") or netloc is None or value not in (base, base + "/"):
+        return False
+    port = netloc["port"]
+    if port is not None and not 0 < int(port) <= 65535:
+        return False
+    return _host(netloc["host"])
+
+
+def _host(host: str) -> bool:
+    """Tell whether a URL's host is a DNS name or an IP address ([brackets] around IPv6)."""
+    if host.startswith("["):
+        try:
+            return ipaddress.ip_address(host[1:-1]).version == 6
+        except ValueError:
+            return False
+    return len(host) <= 253 and all(_LABEL.fullmatch(label) for label in host.split("."))
 
 
 def _known_country(code: str) -> bool:
@@ -277,10 +383,27 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
         return build_settings(copy.deepcopy(DEFAULTS))
     source = str(path)
     try:
-        with Path(path).open("rb") as fh:
-            override = tomllib.load(fh)
-    except FileNotFoundError:
-        raise ConfigError("IVR_CONFIG", f"{source} does not exist", source) from None
+        override = tomllib.loads(_read_text(Path(path), source))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError("(syntax)", str(exc), source) from None
     return build_settings(_merge(DEFAULTS, override), source)
+
+
+def _read_text(path: Path, source: str) -> str:
+    """Return a configuration file's text, UTF-8 with or without a BOM, or raise ConfigError."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError("IVR_CONFIG", f"{source} does not exist", source) from None
+    except IsADirectoryError:
+        raise ConfigError("IVR_CONFIG", f"{source} is a directory, not a TOML file", source) from None
+    except OSError as exc:
+        raise ConfigError("IVR_CONFIG", f"{source} cannot be read: {exc.strerror or exc}", source) from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        # The decoder counts from after the BOM it skipped; the operator counts from the file's start.
+        offset = exc.start + (len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0)
+        line = data.count(b"\n", 0, offset) + 1
+        raise ConfigError("(encoding)", f"the file is not UTF-8: byte {offset} (line {line}) is "
+                          f"{data[offset]:#04x}; save it as UTF-8", source) from None

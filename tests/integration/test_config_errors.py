@@ -1,12 +1,25 @@
 """A bad IVR_CONFIG stops every command before it touches Redis, naming the key and why."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from .conftest import BASE_DOCUMENT, EMEA, dump_all
 
 BAD_CONFIGS = [
-    pytest.param("[dial]\ntimeout = 0\n", "dial.timeout", "must be a positive whole number", id="dial-timeout"),
+    pytest.param("[dial]\ntimeout = 0\n", "dial.timeout", "must be a whole number of seconds from 5 to 600",
+                 id="dial-timeout"),
+    pytest.param("[dial]\ntimeout = 100000\n", "dial.timeout", "100000 must be a whole number of seconds from 5 to 600",
+                 id="dial-timeout-beyond-twilio"),
+    pytest.param("[calls]\nstate_ttl = 9223372036854775807\n", "calls.state_ttl", "from 600 to 2592000",
+                 id="state-ttl-beyond-redis"),
+    pytest.param('[proxy]\ntrusted = ["localhost", "not an ip"]\n', "proxy.trusted", "'localhost' is not an IP address",
+                 id="trusted-proxy"),
+    pytest.param('[overflow]\n"emea-ru" = "emea-de"\n"emea-de" = "emea-ru"\n', "overflow.emea-ru",
+                 "emea-ru -> emea-de -> emea-ru", id="overflow-cycle"),
+    pytest.param('[queue]\nhold_music = "https://example.com/hold.mp3\\n"\n', "queue.hold_music",
+                 "must be an http(s) URL", id="hold-music-newline"),
     pytest.param('[[lines]]\nnumber = "12345"\nregion = "us"\n', "lines[0].number", "is not an E.164 number",
                  id="line-number"),
     pytest.param('[[lines]]\nnumber = "+18005550100"\nregion = "mars"\n', "lines[0].region",
@@ -63,7 +76,29 @@ def test_the_config_option_is_checked_like_the_variable(ivr, tmp_path):
     result = ivr("--config", str(config), "lines")
 
     assert result.exit_code == 2
-    assert "queue.max_wait: -5 must be a positive whole number" in result.stderr
+    assert "queue.max_wait: -5 must be a whole number of seconds from 60 to 86400" in result.stderr
+
+
+def test_a_configuration_file_not_in_utf_8_is_named_with_the_byte(ivr, tmp_path):
+    config = tmp_path / "latin.toml"
+    config.write_bytes('portal = "aide.exemple.fr"\nemail = "café@exemple.fr"\n'.encode("latin-1"))
+
+    result = ivr("lines", env={"IVR_CONFIG": str(config)})
+
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"ivr: bad configuration: {config}: (encoding): "), result.stderr
+    assert "byte 39 " in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_utf_8_configuration_file_with_a_byte_order_mark_is_used(ivr, tmp_path):
+    config = tmp_path / "bom.toml"
+    config.write_bytes(b"\xef\xbb\xbf" + 'default_line = "+442079460100"\n'.encode())
+
+    result = ivr("lines", "--json", env={"IVR_CONFIG": str(config)})
+
+    assert result.exit_code == 0, result.output
+    assert [row["number"] for row in json.loads(result.stdout) if row["default"]] == [EMEA]
 
 
 def test_a_good_configuration_file_is_used(ivr, tmp_path):
