@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable
+import reprlib
+import unicodedata
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -11,8 +13,41 @@ from .model import CASE_STATUSES, CASE_TYPES, LANGUAGES, SEVERITIES, Account, Ca
 from .plans import PLAN_NAMES
 
 SECTIONS = ("accounts", "engineers", "cases")
+FIELDS = {
+    "accounts": ("id", "name", "plan", "partner", "maintenance_expires", "timezone"),
+    "engineers": ("id", "name", "languages", "regions", "client", "phone", "active"),
+    "cases": ("number", "account", "type", "severity", "status", "engineer"),
+}
+"""Every field a record may carry: any other is most likely a typo (`time_zone`) and is named."""
+
 CASE_NUMBER = re.compile(r"^[0-9]{8}\Z")  # \Z: "$" would let a trailing newline through
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}\Z")
+RECORD_ID = re.compile(r"^[A-Za-z0-9._@-]{1,64}\Z")
+"""Account and engineer ids end up in Redis keys, URLs and HTTP headers: plain ASCII only."""
+RECORD_ID_RULE = "1 to 64 ASCII letters, digits and . _ - @"
+CLIENT_IDENTITY = re.compile(r"^[A-Za-z0-9_.@-]{1,121}\Z")
+"""Twilio Client identities; Twilio asks for letters, digits and underscores, so stay close to that."""
+CLIENT_IDENTITY_RULE = "1 to 121 ASCII letters, digits and _ - . @"
+NAME_LENGTH = 100
+REFUSED_IN_NAMES = {"Cc": "a control character", "Cs": "a lone surrogate",
+                    "Zl": "a line separator", "Zp": "a paragraph separator"}
+"""Names are spoken in <Say>, so any script is fine; these break TwiML, headers or log lines."""
+NAME_RULE = "names may hold any letters, digits, punctuation and spaces, but no control characters, " \
+            "line or paragraph separators, surrogates or noncharacters"
+SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+_shortened = reprlib.Repr()
+_shortened.maxstring = _shortened.maxother = 100  # a 64-character id is still shown whole
+
+
+def shown(value: object) -> str:
+    """Quote a value for a message, shortened and escaped: records may hold megabytes or controls."""
+    return _shortened.repr(value)
+
+
+def unquoted(text: str) -> str:
+    """Return text as a message may print it: controls and surrogates escaped, long text shortened."""
+    return shown(text)[1:-1]
 
 
 @dataclass(frozen=True)
@@ -28,8 +63,8 @@ class RecordError:
     def __str__(self) -> str:
         where = self.section if self.index is None else f"{self.section}[{self.index}]"
         if self.ident:
-            where += f" ({self.ident})"
-        return f"{where}: {self.field}: {self.reason}" if self.field else f"{where}: {self.reason}"
+            where += f" ({unquoted(self.ident)})"
+        return f"{where}: {unquoted(self.field)}: {self.reason}" if self.field else f"{where}: {self.reason}"
 
 
 @dataclass
@@ -50,21 +85,74 @@ def valid_timezone(name: str) -> bool:
     return True
 
 
+def _noncharacter(char: str) -> bool:
+    point = ord(char)
+    return 0xFDD0 <= point <= 0xFDEF or point & 0xFFFE == 0xFFFE
+
+
+def name_fault(name: str) -> str | None:
+    """Say what makes a display name unusable, or None when it is fine."""
+    if len(name) > NAME_LENGTH:
+        return f"has {len(name)} characters; at most {NAME_LENGTH}"
+    for char in name:
+        what = REFUSED_IN_NAMES.get(unicodedata.category(char))
+        if what is None and _noncharacter(char):
+            what = "a noncharacter"  # U+FFFE and kin: not allowed in XML
+        if what:
+            return f"contains U+{ord(char):04X} ({what}); {NAME_RULE}"
+    return None
+
+
+def _has_surrogate(value: object) -> bool:
+    values = value if isinstance(value, list) else [value]
+    return any(isinstance(v, str) and SURROGATE.search(v) for v in values)
+
+
+_SAID = object()
+"""A field already reported as not text: no other message about it."""
+
+
 class _Checker:
-    def __init__(self, section: str, index: int, record: object):
+    def __init__(self, section: str, index: int, record: object, lenient: bool = False):
         self.section, self.index = section, index
         self.record = record if isinstance(record, dict) else {}
         ident = self.record.get("number" if section == "cases" else "id")
         self.ident = ident if isinstance(ident, str) else None
         self.errors: list[RecordError] = []
-        if not isinstance(record, dict):
+        self.warnings: list[RecordError] = []
+        self.shapeless = not isinstance(record, dict)
+        if self.shapeless:
             self.fail("", f"must be a JSON object, not {type(record).__name__}")
+        self.unknown_fields(lenient)
 
     def fail(self, name: str, reason: str) -> None:
         self.errors.append(RecordError(self.section, self.index, self.ident, name, reason))
 
-    def text(self, name: str, *, required=True, pattern=None, hint="") -> str | None:
+    def unknown_fields(self, lenient: bool) -> None:
+        """Name each field the section does not have: an error, or a warning when lenient."""
+        expected = ", ".join(FIELDS[self.section])
+        for name in self.record:
+            if name in FIELDS[self.section]:
+                continue
+            if lenient:
+                self.warnings.append(RecordError(self.section, self.index, self.ident, name,
+                                                 f"unknown field, ignored; expected one of {expected}"))
+            else:
+                self.fail(name, f"unknown field; expected one of {expected}")
+
+    def get(self, name: str) -> object:
+        """Return a field's value (None when absent), or _SAID once a lone surrogate in it is reported."""
         value = self.record.get(name)
+        if _has_surrogate(value):
+            self.fail(name, f"{shown(value)} holds a lone surrogate, which is not text (it has no UTF-8 form)")
+            return _SAID
+        return value
+
+    def text(self, name: str, *, required=True, pattern=None, hint="",
+             check: Callable[[str], str | None] | None = None) -> str | None:
+        value = self.get(name)
+        if value is _SAID:
+            return None
         if value is None:
             if required:
                 self.fail(name, "is required")
@@ -73,69 +161,82 @@ class _Checker:
             self.fail(name, "must be a non-empty string")
             return None
         if pattern and not pattern.match(value):
-            self.fail(name, f"{value!r} {hint}")
+            self.fail(name, f"{shown(value)} {hint}")
+            return None
+        fault = check(value) if check else None
+        if fault:
+            self.fail(name, f"{shown(value)} {fault}")
             return None
         return value
 
     def choice(self, name: str, options: Collection, *, required=True):
-        value = self.record.get(name)
+        value = self.get(name)
+        if value is _SAID:
+            return None
         if value is None:
             if required:
                 self.fail(name, f"is required (one of {', '.join(map(str, options))})")
             return None
         if isinstance(value, bool | float) or value not in options:  # 2.0 == 2, but is no severity
-            self.fail(name, f"{value!r} is not one of {', '.join(map(str, options))}")
+            self.fail(name, f"{shown(value)} is not one of {', '.join(map(str, options))}")
             return None
         return value
 
     def flag(self, name: str, default: bool) -> bool:
-        value = self.record.get(name, default)
-        if value is None:
+        value = self.get(name)
+        if value is None or value is _SAID:
             return default
         if not isinstance(value, bool):
-            self.fail(name, f"{value!r} must be true or false")
+            self.fail(name, f"{shown(value)} must be true or false")
             return default
         return value
 
     def codes(self, name: str, options: Collection[str]) -> tuple[str, ...]:
-        value = self.record.get(name)
+        value = self.get(name)
+        if value is _SAID:
+            return ()
         if not isinstance(value, list) or not value:
             self.fail(name, "must be a non-empty list")
             return ()
         bad = [v for v in value if v not in options]
         if bad:
-            self.fail(name, f"{', '.join(map(repr, bad))} not among {', '.join(options)}")
+            self.fail(name, f"{', '.join(map(shown, bad))} not among {', '.join(options)}")
         return tuple(dict.fromkeys(v for v in value if v in options))
 
 
+def _record_id(c: _Checker, name: str, *, required=True) -> str | None:
+    return c.text(name, required=required, pattern=RECORD_ID, hint=f"is not a usable id: use {RECORD_ID_RULE}")
+
+
 def _account(c: _Checker) -> Account | None:
-    ident = c.text("id")
-    name = c.text("name", required=False) or ident
+    ident = _record_id(c, "id")
+    name = c.text("name", required=False, check=name_fault) or ident
     plan = c.choice("plan", PLAN_NAMES)
     partner = c.flag("partner", False)
     expires = None
-    raw = c.record.get("maintenance_expires")
-    if raw is not None:
+    raw = c.get("maintenance_expires")
+    if raw is not None and raw is not _SAID:
         try:
             expires = date.fromisoformat(raw) if isinstance(raw, str) else None
         except ValueError:
             expires = None
         if expires is None:
-            c.fail("maintenance_expires", f"{raw!r} is not a date like 2027-06-30")
+            c.fail("maintenance_expires", f"{shown(raw)} is not a date like 2027-06-30")
     tz = c.text("timezone", required=False)
     if tz is not None and not valid_timezone(tz):
-        c.fail("timezone", f"{tz!r} is not an IANA time zone such as Europe/Berlin")
+        c.fail("timezone", f"{shown(tz)} is not an IANA time zone such as Europe/Berlin")
     if c.errors:
         return None
     return Account(ident, name, plan, partner, expires, tz)
 
 
 def _engineer(c: _Checker, regions: Collection[str]) -> Engineer | None:
-    ident = c.text("id")
-    name = c.text("name", required=False) or ident
+    ident = _record_id(c, "id")
+    name = c.text("name", required=False, check=name_fault) or ident
     languages = c.codes("languages", LANGUAGES)
     served = c.codes("regions", tuple(regions))
-    client = c.text("client", required=False)
+    client = c.text("client", required=False, pattern=CLIENT_IDENTITY,
+                    hint=f"is not a usable Twilio Client identity: use {CLIENT_IDENTITY_RULE}")
     phone = c.text("phone", required=False, pattern=E164, hint="is not an E.164 number like +4930123456")
     if c.record.get("client") is None and c.record.get("phone") is None:
         c.fail("client", "an engineer needs a client identity, a phone number, or both")
@@ -147,15 +248,15 @@ def _engineer(c: _Checker, regions: Collection[str]) -> Engineer | None:
 
 def _case(c: _Checker, accounts: Collection[str], engineers: Collection[str]) -> Case | None:
     number = c.text("number", pattern=CASE_NUMBER, hint="is not an 8-digit case number")
-    account = c.text("account")
+    account = _record_id(c, "account")
     if account is not None and account not in accounts:
-        c.fail("account", f"{account!r} is not a known account")
+        c.fail("account", f"{shown(account)} is not a known account")
     kind = c.choice("type", CASE_TYPES)
     severity = c.choice("severity", SEVERITIES)
     status = c.choice("status", CASE_STATUSES)
-    engineer = c.text("engineer", required=False)
+    engineer = _record_id(c, "engineer", required=False)
     if engineer is not None and engineer not in engineers:
-        c.fail("engineer", f"{engineer!r} is not a known engineer")
+        c.fail("engineer", f"{shown(engineer)} is not a known engineer")
     if c.errors:
         return None
     return Case(number, account, kind, severity, status, engineer)
@@ -166,15 +267,20 @@ def parse_document(
     regions: Collection[str],
     known_accounts: Collection[str] = (),
     known_engineers: Collection[str] = (),
-) -> tuple[Directory, list[RecordError]]:
-    """Parse a directory document; any error means the caller must store none of it.
+    *,
+    lenient: bool = False,
+) -> tuple[Directory, list[RecordError], list[RecordError]]:
+    """Parse a directory document into records, errors and warnings; any error means store none of it.
 
-    Cases may refer to accounts and engineers in the document or already stored.
+    Cases may refer to accounts and engineers in the document or already stored. An unknown
+    field in a record is an error, or only a warning when `lenient` (an unknown section is
+    always an error: it would drop a whole section).
     """
     errors: list[RecordError] = []
     directory = Directory()
     if not isinstance(document, dict):
-        return directory, [RecordError("document", None, None, "", "must be a JSON object with accounts, engineers and cases")]
+        shape = RecordError("document", None, None, "", "must be a JSON object with accounts, engineers and cases")
+        return directory, [shape], []
     for key in document:
         if key not in SECTIONS:
             errors.append(RecordError("document", None, None, key, f"unknown section; expected {', '.join(SECTIONS)}"))
@@ -192,31 +298,33 @@ def parse_document(
             if c.ident is None:
                 continue
             if c.ident in seen:
-                c.fail(key, f"{c.ident!r} also appears at {section}[{seen[c.ident]}]")
+                c.fail(key, f"{shown(c.ident)} also appears at {section}[{seen[c.ident]}]")
             else:
                 seen[c.ident] = c.index
 
-    accounts = [_Checker("accounts", i, r) for i, r in enumerate(sections["accounts"])]
+    accounts = [_Checker("accounts", i, r, lenient) for i, r in enumerate(sections["accounts"])]
     for c in accounts:
-        record = None if c.errors else _account(c)  # not an object: said once
+        record = None if c.shapeless else _account(c)  # not an object: said once
         if record:
             directory.accounts.append(record)
     unique("accounts", accounts, "id")
-    engineers = [_Checker("engineers", i, r) for i, r in enumerate(sections["engineers"])]
+    engineers = [_Checker("engineers", i, r, lenient) for i, r in enumerate(sections["engineers"])]
     for c in engineers:
-        record = None if c.errors else _engineer(c, regions)
+        record = None if c.shapeless else _engineer(c, regions)
         if record:
             directory.engineers.append(record)
     unique("engineers", engineers, "id")
     account_ids = set(known_accounts) | {c.ident for c in accounts if c.ident}
     engineer_ids = set(known_engineers) | {c.ident for c in engineers if c.ident}
-    cases = [_Checker("cases", i, r) for i, r in enumerate(sections["cases"])]
+    cases = [_Checker("cases", i, r, lenient) for i, r in enumerate(sections["cases"])]
     for c in cases:
-        record = None if c.errors else _case(c, account_ids, engineer_ids)
+        record = None if c.shapeless else _case(c, account_ids, engineer_ids)
         if record:
             directory.cases.append(record)
     unique("cases", cases, "number")
+    warnings: list[RecordError] = []
     for group in (accounts, engineers, cases):
         for c in group:
             errors.extend(c.errors)
-    return directory, errors
+            warnings.extend(c.warnings)
+    return directory, errors, warnings

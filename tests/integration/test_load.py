@@ -12,7 +12,7 @@ import redis
 from ivr.store import Store
 from routing import Account, Case, Engineer
 
-from .conftest import BASE_DOCUMENT, document, dump_all, run_ivr, subprocess_env
+from .conftest import BASE_DOCUMENT, EMEA, document, dump_all, run_ivr, subprocess_env
 
 
 @contextmanager
@@ -177,6 +177,31 @@ BAD_RECORDS = [
                  "cases[18] (07123499", id="case-number-newline"),
     pytest.param("engineers", {"id": "nl", "languages": ["en"], "regions": ["emea"], "phone": "+4930123456\n"},
                  "engineers[3] (nl): phone: '+4930123456\\n' is not an E.164 number", id="engineer-phone-newline"),
+    # Issue 6, item 2: each of these loaded and then broke every call to the engineer.
+    pytest.param("engineers", {"id": "анна", "languages": ["en"], "regions": ["emea"], "client": "anna2"},
+                 "engineers[3] (анна): id: 'анна' is not a usable id: use 1 to 64 ASCII letters, digits and . _ - @",
+                 id="engineer-id-cyrillic"),
+    pytest.param("engineers", {"id": "dan\U0001F600", "languages": ["en"], "regions": ["emea"], "client": "dan"},
+                 "engineers[3] (dan\U0001F600): id: 'dan\U0001F600' is not a usable id: use 1 to 64 ASCII letters",
+                 id="engineer-id-emoji"),
+    pytest.param("engineers", {"id": "dan\n", "languages": ["en"], "regions": ["emea"], "client": "dan"},
+                 "engineers[3] (dan\\n): id: 'dan\\n' is not a usable id: use 1 to 64 ASCII letters",
+                 id="engineer-id-newline"),
+    pytest.param("engineers", {"id": "eve", "languages": ["en"], "regions": ["emea"], "client": "eve\x07"},
+                 "engineers[3] (eve): client: 'eve\\x07' is not a usable Twilio Client identity: "
+                 "use 1 to 121 ASCII letters, digits and _ - . @", id="engineer-client-control"),
+    pytest.param("engineers", {"id": "\ud800", "languages": ["en"], "regions": ["emea"], "client": "x"},
+                 "engineers[3] (\\ud800): id: '\\ud800' holds a lone surrogate", id="engineer-id-surrogate"),
+    pytest.param("engineers", {"id": "eve", "name": "Eve\nAdams", "languages": ["en"], "regions": ["emea"],
+                               "client": "eve"},
+                 "engineers[3] (eve): name: 'Eve\\nAdams' contains U+000A (a control character)", id="engineer-name-newline"),
+    pytest.param("cases", {"number": "07123499", "account": "acme", "type": "technical", "severity": 2, "status": "open",
+                           "engineer": "anna\r\nX-Injected: 1"},
+                 "cases[18] (07123499): engineer: 'anna\\r\\nX-Injected: 1' is not a usable id", id="case-engineer-crlf"),
+    # Issue 6, item 10: a typo'd field used to be ignored, leaving the account without a time zone.
+    pytest.param("accounts", {"id": "tokyo", "plan": "basic", "time_zone": "Asia/Tokyo"},
+                 "accounts[10] (tokyo): time_zone: unknown field; expected one of id, name, plan, partner, "
+                 "maintenance_expires, timezone", id="account-unknown-field"),
 ]
 
 
@@ -387,3 +412,171 @@ def test_a_case_may_not_refer_to_an_account_stored_nowhere(loaded, redis_url):
     assert "cases[1] (08000002): engineer: 'zed' is not a known engineer" in result.stderr
     assert "cases[0]" not in result.stderr
     assert dump_all(redis_url) == before
+
+
+# --- directory values that reach calls (issue 6, item 2) -----------------------------------------
+
+
+def test_a_directory_with_non_latin_names_loads_and_routes(ivr, redis_url, tmp_path):
+    doc = document()
+    doc["accounts"][0]["name"] = "株式会社アクメ"
+    doc["engineers"][0]["name"] = "Анна Вебер"
+    doc["engineers"].append({"id": "yui.yamada", "name": "山田 結衣", "languages": ["de"], "regions": ["emea"],
+                             "client": "yui_yamada", "phone": "+493012345678"})
+    doc["cases"][1]["engineer"] = "yui.yamada"
+    path = tmp_path / "utf8.json"
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")  # raw UTF-8, not \u escapes
+
+    result = ivr("load", str(path))
+
+    assert result.exit_code == 0, result.output
+    with store_at(redis_url) as store:
+        assert store.engineer("anna").name == "Анна Вебер"
+        assert store.engineer("yui.yamada").name == "山田 結衣"
+        assert store.case_file("07123456").account.name == "株式会社アクメ"
+    for engineer, name, case in (("anna", "Анна Вебер", "07123456"), ("yui.yamada", "山田 結衣", "07123457")):
+        assert ivr("presence", engineer, "available").exit_code == 0
+        assert ivr.route(case, at="2026-11-27T10:00:00")["engineer"] == engineer
+        call = ivr("call", "--to", EMEA, "--press", f"2,{case}", "--at", "2026-11-27T10:00:00+01:00", "--json")
+        assert call.exit_code == 0, call.output
+        heard = json.loads(call.stdout)
+        assert heard["outcome"]["kind"] == "engineer", heard["outcome"]
+        assert any(name in said["text"] for said in heard["heard"]), heard["heard"]
+
+
+def test_a_non_latin_id_in_a_utf8_file_is_refused_naming_the_field(loaded, redis_url, tmp_path):
+    before = dump_all(redis_url)
+    doc = document()
+    doc["engineers"][0]["id"] = doc["cases"][0]["engineer"] = "Анна"
+    path = tmp_path / "cyrillic-id.json"
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+
+    result = loaded("load", str(path))
+
+    assert result.exit_code == 1
+    assert error_lines(result.stderr, str(path)) == [
+        "engineers[0] (Анна): id: 'Анна' is not a usable id: use 1 to 64 ASCII letters, digits and . _ - @",
+        "cases[0] (07123456): engineer: 'Анна' is not a usable id: use 1 to 64 ASCII letters, digits and . _ - @",
+    ]
+    assert dump_all(redis_url) == before
+
+
+# --- documents Python's json cannot take whole (issue 6, item 10) ---------------------------------
+
+
+def test_json_nested_100000_deep_is_refused_without_a_traceback(loaded, redis_url, tmp_path):
+    before = dump_all(redis_url)
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 100_000)
+
+    result = loaded("load", str(path))
+
+    assert result.exit_code == 1
+    assert result.stderr == f"ivr: {path}: nested too deeply (arrays or objects inside one another " \
+                            "beyond what a directory needs)\n"
+    assert dump_all(redis_url) == before
+
+
+def test_json_nested_100000_deep_is_refused_by_the_installed_command(redis_url, tmp_path):
+    path = tmp_path / "deep.json"
+    path.write_text('{"accounts": ' + "[" * 100_000)
+
+    done = run_ivr("load", str(path), env=subprocess_env(REDIS_URL=redis_url))
+
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr.decode()
+    assert done.stderr.decode().startswith(f"ivr: {path}: nested too deeply")
+    assert dump_all(redis_url) == {}
+
+
+@pytest.mark.parametrize("digits", ["1" * 5000, "-" + "9" * 5000, "1" * 101])
+def test_an_integer_with_too_many_digits_is_refused_without_a_traceback(loaded, redis_url, tmp_path, digits):
+    before = dump_all(redis_url)
+    path = tmp_path / "long.json"
+    path.write_text('{"cases": [{"number": "07123499", "account": "acme", "type": "technical", '
+                    f'"severity": {digits}, "status": "open"}}]}}')
+
+    result = loaded("load", str(path))
+
+    assert result.exit_code == 1
+    count = len(digits.lstrip("-"))
+    assert result.stderr == f"ivr: {path}: a number with too many digits ({count}; at most 100)\n"
+    assert dump_all(redis_url) == before
+
+
+def test_an_integer_of_100_digits_is_only_a_bad_severity(ivr, tmp_path):
+    path = tmp_path / "long.json"
+    path.write_text('{"accounts": [{"id": "a", "plan": "basic"}], "cases": [{"number": "07123499", "account": "a", '
+                    f'"type": "technical", "severity": {"1" * 100}, "status": "open"}}]}}')
+
+    result = ivr("load", str(path))
+
+    assert result.exit_code == 1
+    assert f"{path}: cases[0] (07123499): severity: " in result.stderr
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_infinity_are_refused(loaded, redis_url, tmp_path, constant):
+    before = dump_all(redis_url)
+    path = tmp_path / "nan.json"
+    path.write_text('{"cases": [{"number": "07123499", "account": "acme", "type": "technical", '
+                    f'"severity": {constant}, "status": "open"}}]}}')
+
+    result = loaded("load", str(path))
+
+    assert result.exit_code == 1
+    assert result.stderr == f"ivr: {path}: {constant} is not a JSON number (only finite numbers are accepted)\n"
+    assert dump_all(redis_url) == before
+
+
+# --- unknown fields and --lenient (issue 6, item 10) ----------------------------------------------
+
+
+def test_lenient_loads_a_document_with_unknown_fields_and_warns_of_each(ivr, redis_url):
+    doc = document()
+    doc["accounts"][0]["time_zone"] = "Asia/Tokyo"
+    doc["engineers"][1]["team"] = "night"
+    path = ivr.write(doc, "extra.json")
+
+    result = ivr("load", "--lenient", str(path))
+
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == [
+        f"warning: {path}: accounts[0] (acme): time_zone: unknown field, ignored; expected one of id, name, plan, "
+        "partner, maintenance_expires, timezone",
+        f"warning: {path}: engineers[1] (bob): team: unknown field, ignored; expected one of id, name, languages, "
+        "regions, client, phone, active",
+    ]
+    assert result.stdout.startswith("loaded 10 accounts, 3 engineers, 18 cases;")
+    with store_at(redis_url) as store:
+        assert store.case_file("07123456").account.timezone == "Europe/Berlin"  # the typo changed nothing
+
+
+def test_without_lenient_unknown_fields_refuse_the_document(ivr, redis_url):
+    doc = document()
+    doc["accounts"][0]["time_zone"] = "Asia/Tokyo"
+    path = ivr.write(doc, "extra.json")
+
+    result = ivr("load", str(path))
+
+    assert result.exit_code == 1
+    assert error_lines(result.stderr, str(path)) == [
+        "accounts[0] (acme): time_zone: unknown field; expected one of id, name, plan, partner, "
+        "maintenance_expires, timezone"]
+    assert "warning:" not in result.stderr
+    assert dump_all(redis_url) == {}
+
+
+def test_lenient_still_refuses_a_document_with_a_bad_record(ivr, redis_url):
+    doc = document()
+    doc["accounts"][0]["time_zone"] = "Asia/Tokyo"
+    doc["accounts"][1]["plan"] = "gold"
+    path = ivr.write(doc, "extra.json")
+
+    result = ivr("load", "--lenient", str(path))
+
+    assert result.exit_code == 1
+    assert f"warning: {path}: accounts[0] (acme): time_zone: unknown field, ignored" in result.stderr
+    assert error_lines(result.stderr, str(path))[0].startswith("accounts[1] (globex): plan: 'gold' is not one of")
+    assert "1 error(s); nothing was stored" in result.stderr
+    assert dump_all(redis_url) == {}

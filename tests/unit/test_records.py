@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from routing import Account, Case, Engineer
-from routing.records import RecordError, parse_document
+from routing.records import RecordError, parse_document, shown
 
 REGIONS = ("us", "ca", "emea", "apac", "latam")
 
@@ -34,7 +34,10 @@ GOOD = {
 
 
 def parse(document, **kw):
-    return parse_document(document, REGIONS, **kw)
+    """Return the directory and errors of a document, asserting it warned of nothing."""
+    directory, errors, warnings = parse_document(document, REGIONS, **kw)
+    assert warnings == []
+    return directory, errors
 
 
 def with_change(section: str, index: int, **fields) -> dict:
@@ -151,7 +154,7 @@ def test_bad_field_is_named_with_its_section_index_and_id(section, change, field
     assert f"{section}[1]" in message
     assert f": {field}: " in message
     if ident:
-        assert f"({ident})" in message
+        assert f"({repr(ident)[1:-1]})" in message  # escaped: a raw newline would split the line
 
 
 @pytest.mark.parametrize(("section", "change", "field", "ident"), BAD_FIELDS)
@@ -229,7 +232,7 @@ def test_known_ids_do_not_excuse_other_unknown_references():
 
 
 def test_engineer_regions_are_checked_against_the_configured_regions():
-    _, errors = parse_document(GOOD, regions=("emea",))
+    _, errors, _ = parse_document(GOOD, regions=("emea",))
     assert [(e.section, e.index, e.field) for e in errors] == [("engineers", 1, "regions")]
     assert "'us'" in errors[0].reason and "'latam'" in errors[0].reason
 
@@ -269,3 +272,181 @@ def test_section_that_is_not_a_list_is_named(section):
 )
 def test_record_error_reads_as_a_location_field_and_reason(error, text):
     assert str(error) == text
+
+
+# --- characters: ids, Client identities, names (issue 6, item 2) ---------------------------------
+
+ID_RULE = "1 to 64 ASCII letters, digits and . _ - @"
+CLIENT_RULE = "1 to 121 ASCII letters, digits and _ - . @"
+ID_FIELDS = [("accounts", 1, "id"), ("engineers", 1, "id"), ("cases", 1, "account"), ("cases", 0, "engineer")]
+UNUSABLE_IDS = [
+    pytest.param("борис", id="cyrillic"),
+    pytest.param("bob\N{GRINNING FACE}", id="emoji"),
+    pytest.param("bob\n", id="newline"),
+    pytest.param("bob\r\nX-Injected: 1", id="header-injection"),
+    pytest.param("b\x00b", id="nul"),
+    pytest.param("bob smith", id="space"),
+    pytest.param("bob/../x", id="slash"),
+    pytest.param("b" * 65, id="65-chars"),
+]
+
+
+@pytest.mark.parametrize("value", UNUSABLE_IDS)
+@pytest.mark.parametrize(("section", "index", "field"), ID_FIELDS)
+def test_an_unusable_id_is_refused_naming_the_field_and_the_allowed_characters(section, index, field, value):
+    document = with_change(section, index, **{field: value})
+
+    directory, errors = parse(document)
+
+    assert [(e.section, e.index, e.field) for e in errors] == [(section, index, field)]
+    assert errors[0].reason == f"{shown(value)} is not a usable id: use {ID_RULE}"
+    assert len(getattr(directory, section)) == 1
+
+
+@pytest.mark.parametrize("value", ["a", "Anna.Weber_2@emea-de", "x" * 64, "0", "-._@"])
+def test_ids_of_the_documented_characters_load(value):
+    document = copy.deepcopy(GOOD)
+    document["engineers"][0]["id"] = document["cases"][0]["engineer"] = value
+
+    directory, errors = parse(document)
+
+    assert errors == []
+    assert directory.engineers[0].id == directory.cases[0].engineer == value
+
+
+@pytest.mark.parametrize("value", ["anna weber", "anna\x07", "anna\n", "анна", "anna:1", "<anna>", "a" * 122])
+def test_an_unusable_client_identity_is_refused_naming_the_allowed_characters(value):
+    _, errors = parse(with_change("engineers", 0, client=value))
+
+    assert [(e.section, e.index, e.ident, e.field) for e in errors] == [("engineers", 0, "anna", "client")]
+    assert errors[0].reason == f"{shown(value)} is not a usable Twilio Client identity: use {CLIENT_RULE}"
+
+
+@pytest.mark.parametrize("value", ["anna_weber", "anna.weber@example.com", "Anna-2", "a" * 121])
+def test_client_identities_of_the_documented_characters_load(value):
+    directory, errors = parse(with_change("engineers", 0, client=value))
+
+    assert errors == []
+    assert directory.engineers[0].client == value
+
+
+@pytest.mark.parametrize("value", [
+    "山田 太郎", "Иван Петров", "Lucía Romero", "Seán O'Brien-Smith", "محمد علي", "ZWNJ\u200cin a name",
+    " Anna Weber ", "x" * 100,
+])
+@pytest.mark.parametrize("section", ["accounts", "engineers"])
+def test_names_in_any_script_load_exactly_as_given(section, value):
+    directory, errors = parse(with_change(section, 0, name=value))
+
+    assert errors == []
+    assert getattr(directory, section)[0].name == value  # nothing stripped or changed
+
+
+@pytest.mark.parametrize(("value", "why"), [
+    ("Anna\nWeber", "U+000A (a control character)"),
+    ("Anna\tWeber", "U+0009 (a control character)"),
+    ("Anna\x00", "U+0000 (a control character)"),
+    ("Anna\x85Weber", "U+0085 (a control character)"),
+    ("Anna\x7f", "U+007F (a control character)"),
+    ("Anna\u2028Weber", "U+2028 (a line separator)"),
+    ("Anna\u2029Weber", "U+2029 (a paragraph separator)"),
+    ("Anna\ufffe", "U+FFFE (a noncharacter)"),
+    ("x" * 101, "has 101 characters; at most 100"),
+])
+@pytest.mark.parametrize("section", ["accounts", "engineers"])
+def test_a_name_with_control_characters_or_too_long_is_refused(section, value, why):
+    directory, errors = parse(with_change(section, 0, name=value))
+
+    assert [(e.section, e.index, e.field) for e in errors] == [(section, 0, "name")]
+    assert errors[0].reason.startswith(f"{shown(value)} ")
+    assert why in errors[0].reason
+    assert len(getattr(directory, section)) == 1
+
+
+SURROGATE_FIELDS = [
+    ("accounts", 1, "id"), ("accounts", 1, "name"), ("accounts", 1, "plan"), ("accounts", 1, "timezone"),
+    ("accounts", 1, "maintenance_expires"), ("engineers", 1, "id"), ("engineers", 1, "name"),
+    ("engineers", 1, "client"), ("engineers", 1, "phone"), ("engineers", 1, "languages"),
+    ("engineers", 1, "regions"), ("cases", 1, "number"), ("cases", 1, "account"), ("cases", 1, "type"),
+    ("cases", 1, "status"), ("cases", 0, "engineer"),
+]
+
+
+@pytest.mark.parametrize(("section", "index", "field"), SURROGATE_FIELDS)
+def test_a_lone_surrogate_in_any_string_field_is_refused(section, index, field):
+    value = ["en", "\ud800"] if field in ("languages", "regions") else "ab\ud800"
+
+    directory, errors = parse(with_change(section, index, **{field: value}))
+
+    assert [(e.section, e.index, e.field) for e in errors] == [(section, index, field)]
+    assert "lone surrogate" in errors[0].reason
+    str(errors[0]).encode("utf-8")  # the message itself can be printed
+    assert len(getattr(directory, section)) == 1
+
+
+@pytest.mark.parametrize(("section", "change"), [
+    ("cases", {"number": "07123457\r\nX-Injected: 1"}),
+    ("engineers", {"id": "bob\u2028\ud800"}),
+    ("accounts", {"time\nzone": "Europe/Berlin"}),
+])
+def test_every_message_is_one_printable_line(section, change):
+    _, errors = parse(with_change(section, 1, **change))
+
+    assert errors
+    for error in errors:
+        text = str(error)
+        assert text.isprintable(), text
+        text.encode("utf-8")
+
+
+def test_a_huge_value_is_shortened_in_its_message():
+    _, errors = parse(with_change("engineers", 1, id="b" * 100_000))
+
+    assert [e.field for e in errors] == ["id"]
+    assert len(str(errors[0])) < 400
+
+
+# --- unknown fields (issue 6, item 10) ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(("section", "typo", "expected"), [
+    ("accounts", "time_zone", "id, name, plan, partner, maintenance_expires, timezone"),
+    ("engineers", "langauges", "id, name, languages, regions, client, phone, active"),
+    ("cases", "priority", "number, account, type, severity, status, engineer"),
+])
+def test_an_unknown_field_is_named_as_an_error(section, typo, expected):
+    directory, errors = parse(with_change(section, 0, **{typo: "x"}))
+
+    assert [(e.section, e.index, e.field) for e in errors] == [(section, 0, typo)]
+    assert errors[0].reason == f"unknown field; expected one of {expected}"
+    assert len(getattr(directory, section)) == 1
+
+
+def test_an_unknown_field_is_named_beside_the_other_faults_of_its_record():
+    _, errors = parse(with_change("accounts", 1, time_zone="Europe/Berlin", plan="gold"))
+
+    assert [(e.index, e.ident, e.field) for e in errors] == [(1, "globex", "time_zone"), (1, "globex", "plan")]
+
+
+def test_lenient_turns_unknown_fields_into_warnings_and_ignores_them():
+    document = with_change("accounts", 0, time_zone="Asia/Tokyo", timezone=REMOVE)
+    document["cases"][0]["priority"] = "high"
+
+    directory, errors, warnings = parse_document(document, REGIONS, lenient=True)
+
+    assert errors == []
+    assert [(w.section, w.index, w.ident, w.field) for w in warnings] == [
+        ("accounts", 0, "acme", "time_zone"), ("cases", 0, "07123456", "priority")]
+    assert warnings[0].reason.startswith("unknown field, ignored; expected one of id, name, plan,")
+    assert directory.accounts[0] == Account("acme", "Acme GmbH", "production", False, date(2027, 6, 30), None)
+    assert len(directory) == 6
+
+
+def test_lenient_refuses_every_other_fault_and_unknown_sections():
+    document = with_change("accounts", 0, time_zone="Asia/Tokyo", plan="gold")
+    document["tickets"] = []
+
+    _, errors, warnings = parse_document(document, REGIONS, lenient=True)
+
+    assert [(e.section, e.field) for e in errors] == [("document", "tickets"), ("accounts", "plan")]
+    assert [(w.section, w.field) for w in warnings] == [("accounts", "time_zone")]
