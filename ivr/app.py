@@ -2,21 +2,23 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import redis
-from flask import Flask
+from flask import Flask, g, request
 from rq import Queue
 from twilio.request_validator import RequestValidator
 
 from workers import QUEUE_NAME
 
+from .breaker import Breaker, end_budget, guarded_client, pinger, start_budget
 from .calls import Calls
 from .config import Settings, load_settings
 from .hold import hold_clip
 from .speech import Catalogs
-from .security import TrustedProxies
-from .store import Store, connect
+from .security import BodyLimit, TrustedProxies
+from .store import Store
 
 
 class MissingAuthToken(RuntimeError):
@@ -34,6 +36,9 @@ class Services:
     store: Store
     calls: Calls
     jobs: Queue
+    breaker: Breaker
+    ping: Callable[[], bool]
+    """PING on a connection of its own, for health checks."""
     allow_at: bool = False
     """Whether a signed request may name the moment to route at (demo and `ivr call` only)."""
 
@@ -57,7 +62,10 @@ def build(config: dict | None = None) -> Flask:
     if not app.config["REDIS_URL"]:
         raise RuntimeError("REDIS_URL is not set (ivr serve sets it, starting the embedded Redis)")
     settings = app.config["SETTINGS"] or load_settings(app.config["IVR_CONFIG"])
-    client = connect(app.config["REDIS_URL"])  # redis-py connects on first command, not here
+    url = app.config["REDIS_URL"]
+    ping = pinger(url)
+    breaker = Breaker(ping)
+    client = guarded_client(url, breaker)  # redis-py connects on first command, not here
     app.extensions["ivr"] = Services(
         settings=settings,
         catalogs=Catalogs(),
@@ -66,13 +74,30 @@ def build(config: dict | None = None) -> Flask:
         store=Store(client),
         calls=Calls(client, settings.state_ttl),
         # RQ pickles job data, so it needs a client that returns bytes.
-        jobs=Queue(QUEUE_NAME, connection=connect(app.config["REDIS_URL"], decode=False)),
+        jobs=Queue(QUEUE_NAME, connection=guarded_client(url, breaker, decode=False)),
+        breaker=breaker,
+        ping=ping,
         allow_at=bool(app.config["ALLOW_AT"]),
     )
+    # Twilio's requests are a few KB: a larger body is refused before anything reads it.
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body
+    app.config["MAX_FORM_MEMORY_SIZE"] = settings.max_body
     if not settings.hold_music:
         hold_clip()  # synthesised once at start-up, not on the first caller's hold
     if settings.trusted_proxies:
         app.wsgi_app = TrustedProxies(app.wsgi_app, settings.trusted_proxies)
+    app.wsgi_app = BodyLimit(app.wsgi_app, settings.max_body)
+
+    @app.before_request
+    def budget():
+        # Only the webhooks answer a caller; the health checks never touch Redis on this client.
+        if request.path.startswith("/voice/"):
+            g.budget = start_budget()
+
+    @app.teardown_request
+    def budget_spent(_error=None):
+        if "budget" in g:
+            end_budget(g.pop("budget"))
 
     from . import case, dial, language, queue, status
 
@@ -81,6 +106,23 @@ def build(config: dict | None = None) -> Flask:
 
     @app.get("/healthz")
     def healthz():
-        return {"status": "ok"}
+        """Say whether the service runs and whether Redis answers: 200 either way, the calls still do."""
+        up = redis_up()
+        return {"status": "ok" if up else "degraded", "redis": "up" if up else "down"}
+
+    @app.get("/readyz")
+    def readyz():
+        """Tell a load balancer whether this instance can route calls fully (503 while Redis is down)."""
+        up = redis_up()
+        return {"ready": up}, 200 if up else 503
+
+    def redis_up() -> bool:
+        # An open breaker already knows; otherwise one PING on a connection of its own.
+        if breaker.open:
+            return False
+        if ping():
+            return True
+        breaker.failure(redis.ConnectionError("health check PING failed"))
+        return False
 
     return app

@@ -10,6 +10,7 @@ from routing import Enqueue, Refused, queue_name, route
 from routing.records import CASE_NUMBER
 
 from . import prompts
+from .calls import queue_entry
 from .speech import spaced_digits
 from .security import signed
 from .twiml import (CASE_ATTEMPTS, ask_case, case_digits, current_language, current_line, dial, enqueue,
@@ -63,16 +64,19 @@ def number():
         if case_file is not None:
             staffed = (lambda _queue: case_file.extra["staffed"]) if "staffed" in case_file.extra else None
             decision = route(case_file, line, language, now(), svc.settings.policy, staffed)
-            routed = {"case": digits, "decision": decision.kind, "reason": decision.reason,
-                      "engineer": getattr(decision, "engineer", None), "queue": getattr(decision, "queue", None)}
+            routed = {"case": digits, "decision": decision.kind, "reason": decision.reason}
             if isinstance(decision, Enqueue):
                 # Recorded with the queue join: one write for the whole step.
-                svc.calls.join_queue(sid, decision, language, routed)
+                svc.calls.join_queue(sid, decision, routed)
                 return twiml(enqueue(response, line, language, decision))
-            svc.calls.update(sid, event="routed", **routed)
             if isinstance(decision, Refused):
+                svc.calls.update(sid, event="routed", **routed)
                 return twiml(refuse(response, line, language, decision))
-            return twiml(dial(response, line, language, decision))
+            # The queue the caller goes to if the engineer does not answer: kept for the dial's result,
+            # and not the call's queue, since the caller has not waited in it.
+            svc.calls.update(sid, event="routed", engineer=decision.engineer,
+                             fallback=queue_entry(decision.fallback), **routed)
+            return twiml(dial(response, line, language, decision, sid))
         problem = voice.text(prompts.CASE_UNKNOWN, case=spaced_digits(digits))
 
     if attempt >= CASE_ATTEMPTS:

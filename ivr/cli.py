@@ -56,12 +56,14 @@ def _store(runtime: Runtime, timeout: float | None = None):
 
 @main.command()
 @click.argument("file", type=click.File("rb"))
+@click.option("--lenient", is_flag=True, help="Warn about unknown fields in records and load anyway, instead of refusing.")
 @click.pass_obj
-def load(runtime: Runtime, file) -> None:
+def load(runtime: Runtime, file, lenient: bool) -> None:
     """Load directory data (accounts, engineers, cases) from a JSON FILE, or - for stdin.
 
     The document is checked whole first: if any record is bad, every bad record and field
-    is listed and nothing stored changes.
+    is listed and nothing stored changes. An unknown field in a record is an error, or with
+    --lenient a warning.
     """
     try:
         document = read_document(file.read())
@@ -72,9 +74,11 @@ def load(runtime: Runtime, file) -> None:
                 if isinstance(document, dict) and isinstance(document.get(k, []), list))
     if sys.stderr.isatty():
         with click.progressbar(length=total, label="storing", file=sys.stderr, show_pos=True) as bar:
-            result = load_document(store, document, runtime.settings.regions, bar.update)
+            result = load_document(store, document, runtime.settings.regions, bar.update, lenient=lenient)
     else:
-        result = load_document(store, document, runtime.settings.regions)
+        result = load_document(store, document, runtime.settings.regions, lenient=lenient)
+    for warning in result.warnings:
+        click.echo(f"warning: {file.name}: {warning}", err=True)
     if not result.ok:
         for error in result.errors:
             click.echo(f"{file.name}: {error}", err=True)
@@ -202,7 +206,10 @@ def serve(runtime: Runtime, host: str, port: int, workers: int, demo: bool) -> N
     import secrets
 
     from .app import build
+    from .logs import configure
     from .serve import Server
+
+    configure()
 
     token = os.environ.get("TWILIO_AUTH_TOKEN")
     if not token and not demo:
@@ -213,19 +220,39 @@ def serve(runtime: Runtime, host: str, port: int, workers: int, demo: bool) -> N
     if demo:
         token = token or secrets.token_hex(16)
         _load_demo(runtime, store)
-        runtime.data_dir.mkdir(parents=True, exist_ok=True)
-        token_file = runtime.data_dir / DEMO_TOKEN_FILE
-        token_file.write_text(token)
-        token_file.chmod(0o600)
+        token_file = runtime.private_data_dir() / DEMO_TOKEN_FILE
+        # 0600 from the start, not chmod-ed after the token is in it (an older file was tightened above).
+        fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(token)
         click.echo(f"demo auth token: {token}  (also in {token_file})")
         click.echo(f"try: ivr call --url http://{host}:{port} --to {runtime.settings.default_line.number} "
                    f"--from +15555550123 --press 1,10000001")
     config = {"TWILIO_AUTH_TOKEN": token, "REDIS_URL": url, "SETTINGS": runtime.settings, "ALLOW_AT": demo}
     build(config)  # fail here, in the foreground, on anything the workers would trip over
     click.echo(f"serving on http://{host}:{port} (Redis: {url}; configuration: {runtime.settings.source})")
-    # Threads let a worker answer other webhooks while one waits on Redis.
-    Server(lambda: build(config), {"bind": f"{host}:{port}", "workers": workers, "worker_class": "gthread",
-                                   "threads": 4, "accesslog": "-", "timeout": 30, "graceful_timeout": 5}).run()
+    runtime.supervise()  # a killed embedded Redis comes back on its data within a second
+    Server(lambda: build(config), gunicorn_options(runtime.settings, host, port, workers)).run()
+
+
+def gunicorn_options(settings, host: str, port: int, workers: int) -> dict:
+    """Return gunicorn's settings for `ivr serve`: what it trusts, logs and listens on."""
+    from .logs import mask_handlers
+
+    def masked(_server_or_worker) -> None:  # gunicorn checks a hook takes exactly one argument
+        mask_handlers("gunicorn.error", "gunicorn.access")
+
+    return {
+        "bind": f"{host}:{port}", "workers": workers,
+        # Threads let a worker answer other webhooks while one waits on Redis.
+        "worker_class": "gthread", "threads": 4,
+        "accesslog": "-", "timeout": 30, "graceful_timeout": 5,
+        # X-Forwarded-Proto and friends count from the configured proxies only, as in the app.
+        "forwarded_allow_ips": ",".join(settings.trusted_proxies),
+        # Each `ivr serve` would otherwise share one control socket in $HOME; nothing here uses it.
+        "control_socket_disable": True,
+        "when_ready": masked, "post_worker_init": masked,
+    }
 
 
 def _load_demo(runtime: Runtime, store) -> None:

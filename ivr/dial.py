@@ -2,16 +2,13 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 
 import redis
 from flask import Blueprint, request
 from twilio.twiml.voice_response import VoiceResponse
 
-from routing import Enqueue, queue_name
-from routing.model import SEVERITIES
-
 from . import prompts
+from .calls import parse_queue_entry
 from .security import signed
 from .speech import spaced_digits
 from .twiml import current_language, current_line, enqueue, param, say, services, speaker, twiml
@@ -30,12 +27,15 @@ def whisper():
     line = current_line()
     language = current_language(line)
     voice = speaker(line, language)
-    severity = param("severity")
-    text = voice.text(prompts.WHISPER, case=spaced_digits(param("case")), plan=voice.plan_name(param("plan")),
-                      severity=severity if severity in {str(s) for s in SEVERITIES} else "?",
-                      language=voice.language_name(language))
     response = VoiceResponse()
-    say(response, voice, text)
+    # The caller's call state holds the case; its CallSid is in our own URL.
+    routed = parse_queue_entry(services().calls.get(param("call")).get("fallback"))
+    if routed is None:
+        log.warning("no routed case for the whisper of call %s", param("call"))
+        return twiml(response)  # bridged without a whisper rather than not at all
+    say(response, voice, voice.text(prompts.WHISPER, case=spaced_digits(routed.case),
+                                    plan=voice.plan_name(routed.plan), severity=str(routed.severity),
+                                    language=voice.language_name(language)))
     return twiml(response)
 
 
@@ -48,32 +48,22 @@ def result():
     sid = param("CallSid")
     status = request.form.get("DialCallStatus", "")
     svc = services()
+    response = VoiceResponse()
     try:
-        svc.calls.update(sid, event="dial_result", dial_status=status, engineer=param("engineer"))
+        state = svc.calls.update_and_get(sid, "dial_result", dial_status=status)
     except redis.RedisError as error:
         if status not in ANSWERED:
             raise  # the safety net queues the caller
         log.error("redis error recording dial result of %s: %s", sid, error)  # the call is over anyway
-    response = VoiceResponse()
+        state = {}
     if status in ANSWERED:
         response.hangup()
         return twiml(response)
+    decision = parse_queue_entry(state.get("fallback"))
+    if decision is None:
+        # Without the routed deadline, the caller must not jump the queue with a made-up one.
+        raise LookupError(f"call {sid} has no routed queue to fall back to")
     voice = speaker(line, language)
     say(response, voice, voice.text(prompts.ENGINEER_UNAVAILABLE))
-    region = svc.settings.regions.get(line.region)
-    served = {queue_name(line.region, lang) for lang in (*line.languages, *(region.languages if region else ()))}
-    queue = param("queue")
-    if queue not in served:  # only a queue of this line's region, never text echoed into TwiML
-        queue = queue_name(line.region, language)
-    try:
-        deadline = datetime.fromisoformat(param("deadline"))
-    except ValueError:
-        deadline = None
-    if deadline is None or deadline.tzinfo is None:  # our own URLs carry an aware deadline
-        deadline = datetime.now().astimezone()
-    severity = param("severity")
-    decision = Enqueue(queue=queue, deadline=deadline, case=param("case"), plan=param("plan"),
-                       severity=int(severity) if severity in {"1", "2", "3", "4"} else 4, language=language,
-                       overflow_from=param("overflow") or None)
-    svc.calls.join_queue(sid, decision, language)
+    svc.calls.join_queue(sid, decision)
     return twiml(enqueue(response, line, language, decision, announce=False))

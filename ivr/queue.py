@@ -1,14 +1,15 @@
 """Waiting in a language queue: what the caller hears, callbacks, and how the wait ends."""
 from __future__ import annotations
 
+import io
 import logging
 
 import redis
-from flask import Blueprint, Response, request, url_for
+from flask import Blueprint, request, send_file, url_for
 from twilio.twiml.voice_response import VoiceResponse
 
 from . import prompts
-from .hold import hold_clip
+from .hold import hold_clip, hold_etag
 from .security import signed
 from .speech import spaced_digits
 from .twiml import current_language, current_line, number_param, param, say, services, speaker, twiml
@@ -26,7 +27,7 @@ CALLBACK_KEY = "1"
 def _common():
     line = current_line()
     language = current_language(line)
-    return line, language, {"line": line.number, "lang": language, "case": param("case"), "queue": param("queue")}
+    return line, language, {"line": line.number, "lang": language, "queue": param("queue")}
 
 
 @bp.post("/voice/wait")
@@ -41,7 +42,11 @@ def wait():
     if waited >= settings.max_wait:
         # Nobody holds forever: past the limit the caller leaves with a callback request.
         say(response, voice, voice.text(prompts.LONG_WAIT))
-        _record_callback(line, language, reason="max_wait")
+        try:
+            services().calls.ask_callback(param("CallSid"), "max_wait")
+        except redis.RedisError as error:
+            # Leaving all the same: the queue result tells the caller the request could not be taken.
+            log.error("redis error asking a callback for %s: %s", param("CallSid"), error)
         response.leave()
         return twiml(response)
     position = number_param("QueuePosition", 1, 1, 10**6)
@@ -57,24 +62,22 @@ def wait():
 
 @bp.get("/audio/hold.wav")
 def hold_audio():
-    """Serve the built-in hold audio; it is public and the same for every caller."""
-    return Response(hold_clip(), mimetype="audio/wav", headers={"Cache-Control": "public, max-age=86400"})
-
-
-def _record_callback(line, language, reason: str) -> None:
-    services().calls.request_callback(
-        param("CallSid"), case=param("case"), caller=request.form.get("From") or request.form.get("Caller"),
-        line=line.number, language=language, queue=param("queue"), reason=reason)
+    """Serve the built-in hold audio; it is public, the same for every caller, and cacheable."""
+    return send_file(io.BytesIO(hold_clip()), mimetype="audio/wav", conditional=True, etag=hold_etag(), max_age=86400)
 
 
 @bp.post("/voice/queue-key")
 @signed
 def key():
-    """Take a key pressed while waiting: 1 leaves a callback request, anything else keeps waiting."""
+    """Take a key pressed while waiting: 1 asks for a callback and leaves the queue, anything else keeps waiting.
+
+    The request takes effect with the queue result that follows the <Leave>, so a caller who is
+    told to keep holding (Redis failed here) is never also called back.
+    """
     line, language, common = _common()
     response = VoiceResponse()
     if request.form.get("Digits") == CALLBACK_KEY:
-        _record_callback(line, language, reason="caller")
+        services().calls.ask_callback(param("CallSid"), "caller")
         response.leave()
     else:
         response.redirect(url_for("queue.wait", **common), method="POST")
@@ -91,22 +94,26 @@ def result():
     svc = services()
     voice = speaker(line, language)
     response = VoiceResponse()
+    case = ""
     try:
         svc.calls.leave_queue(sid, param("queue"), outcome or "unknown")
-        callback = outcome == "leave" and svc.calls.get(sid).get("callback") == "requested"
-        if outcome == "queue-full":
-            _record_callback(line, language, reason="queue_full")
-            callback = True
+        callback = False
+        if outcome in ("leave", "queue-full"):
+            case = svc.calls.get(sid).get("case", "")
+            callback = svc.calls.confirm_callback(
+                sid, reason="queue_full" if outcome == "queue-full" else None, case=case,
+                caller=request.form.get("From") or request.form.get("Caller"), line=line.number,
+                language=language, queue=param("queue"))
     except redis.RedisError as error:
         # Never back into the queue from here: a full queue would bounce the caller forever.
         log.error("redis error recording queue result %r of %s: %s", outcome, sid, error)
-        callback = None
+        callback = False
     if outcome in ENDED:
         # The caller spoke to an engineer, hung up, or another step took the call over.
         response.hangup()
         return twiml(response)
     if callback:
-        say(response, voice, voice.text(prompts.CALLBACK_RECORDED, case=spaced_digits(param("case"))))
+        say(response, voice, voice.text(prompts.CALLBACK_RECORDED, case=spaced_digits(case)))
     else:
         say(response, voice, voice.text(prompts.QUEUE_FAILED, portal=svc.settings.portal))
     response.hangup()

@@ -5,7 +5,7 @@ import secrets
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from urllib.parse import parse_qs, urljoin, urlsplit
+from urllib.parse import unquote, urljoin
 
 from twilio.request_validator import RequestValidator
 
@@ -65,12 +65,17 @@ class CallSimulator:
             if status != 200:
                 result.outcome = {"kind": "hangup", "target": None, "reason": f"http_{status}"}
                 return result
-            outcome = headers.get(OUTCOME_HEADER)
+            outcome = unquote(headers.get(OUTCOME_HEADER) or "")
             if outcome:
                 kind, _, target = outcome.partition(":")
                 result.outcome = ({"kind": "hangup", "target": None, "reason": target} if kind == "refused"
                                   else {"kind": kind, "target": target, "reason": "preferred_engineer" if kind == "engineer" else "queue"})
-            nxt = self._follow(ET.fromstring(body), base, presses, result, url)
+            try:
+                root = ET.fromstring(body)
+            except ET.ParseError as error:
+                result.outcome = {"kind": "hangup", "target": None, "reason": f"invalid_twiml: {error}"}
+                return result
+            nxt = self._follow(root, base, presses, result, url)
             if nxt is None:
                 return result
             url, params = nxt
@@ -121,12 +126,12 @@ class CallSimulator:
                     for say in ET.fromstring(body).iter("Say"):
                         self._hear(say, result.whisper)
                 break
-        engineer = parse_qs(urlsplit(action or "").query).get("engineer", [None])[0]
         if presses and presses[0] == "n":
             presses.pop(0)
             return action, dict(base, DialCallStatus="no-answer", DialCallDuration="0")
-        identity = next((n.findtext("Identity") or n.text or "").strip() or None for n in verb)
-        result.outcome = {"kind": "engineer", "target": engineer or identity, "reason": "preferred_engineer"}
+        if result.outcome["kind"] != "engineer":  # the app named no engineer: say who was rung
+            identity = next((n.findtext("Identity") or n.text or "").strip() or None for n in verb)
+            result.outcome = {"kind": "engineer", "target": identity, "reason": "preferred_engineer"}
         return None
 
     def _enqueue(self, verb, base, presses, result: CallResult):

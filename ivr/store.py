@@ -14,11 +14,10 @@ from routing import Account, Case, CaseFile, Engineer, queue_name
 from routing.model import DEFAULT_PRESENCE, PRESENCE_STATES
 from routing.records import Directory
 
-PREFIX = "ivr:"
-"""Every key this service writes starts with this, so it can share a Redis."""
+from . import keys
 
 WEBHOOK_TIMEOUT = 1.0
-"""Seconds a webhook waits on Redis: Twilio gives up on a webhook long before a slow Redis does."""
+"""Seconds an `ivr` command waits on Redis (the webhooks have their own budget: `ivr.breaker`)."""
 
 LOAD_CHUNK = 5000
 """Records queued per progress step when loading; the whole load is still one transaction."""
@@ -71,18 +70,14 @@ class UnknownEngineer(LookupError):
 
 
 class Store:
-    """Reads and writes the directory in Redis under one key prefix."""
+    """Reads and writes the directory in Redis (key names in `ivr.keys`)."""
 
-    def __init__(self, client: redis.Redis, prefix: str = PREFIX):
-        self.redis, self.prefix = client, prefix
+    _index = {section: keys.index(section) for section in ("accounts", "engineers", "cases")}
 
-    def key(self, kind: str, ident: str) -> str:
-        return f"{self.prefix}{kind}:{ident}"
+    def __init__(self, client: redis.Redis):
+        self.redis = client
 
-    @property
-    def _index(self) -> dict[str, str]:
-        return {"accounts": f"{self.prefix}index:accounts", "engineers": f"{self.prefix}index:engineers",
-                "cases": f"{self.prefix}index:cases"}
+    key = staticmethod(keys.directory)
 
     def known_ids(self) -> tuple[set[str], set[str]]:
         """Return the ids of the accounts and engineers already stored."""
@@ -99,22 +94,35 @@ class Store:
         return dict(zip(self._index, pipe.execute(), strict=True))
 
     def save(self, directory: Directory, progress: Callable[[int], None] | None = None) -> None:
-        """Store every record of a checked directory in one transaction, replacing by id."""
-        pipe = self.redis.pipeline(transaction=True)
+        """Store every record of a checked directory in one transaction, replacing by id.
+
+        An engineer whose languages or regions change moves between the queues' shift sets,
+        which needs what is stored now: those keys are watched, so a presence change or another
+        load landing between the read and the write makes this one read again.
+        """
+        while True:
+            with self.redis.pipeline(transaction=True) as pipe:
+                try:
+                    self._save(pipe, directory, progress)
+                    return
+                except redis.WatchError:
+                    continue
+
+    def _save(self, pipe, directory: Directory, progress: Callable[[int], None] | None) -> None:
         groups: Iterable[tuple[str, str, list, Callable]] = (
             ("account", "accounts", directory.accounts, lambda r: r.id),
             ("engineer", "engineers", directory.engineers, lambda r: r.id),
             ("case", "cases", directory.cases, lambda r: r.number),
         )
-        # An engineer whose languages or regions change moves between the queues' shift sets.
+        before: list[tuple[str | None, str | None]] = []
         if directory.engineers:
-            reads = self.redis.pipeline(transaction=False)
-            for engineer in directory.engineers:
-                reads.get(self.key("engineer", engineer.id))
-                reads.get(self.key("presence", engineer.id))
-            found = reads.execute()
-            for i, engineer in enumerate(directory.engineers):
-                self._staff(pipe, engineer, found[2 * i + 1] or DEFAULT_PRESENCE, _engineer(found[2 * i]))
+            watched = [k for e in directory.engineers for k in (self.key("engineer", e.id), self.key("presence", e.id))]
+            pipe.watch(*watched)
+            found = pipe.mget(watched)
+            before = list(zip(found[0::2], found[1::2], strict=True))
+        pipe.multi()
+        for engineer, (stored, presence) in zip(directory.engineers, before, strict=True):
+            self._staff(pipe, engineer, presence or DEFAULT_PRESENCE, _engineer(stored))
         for kind, index, records, ident in groups:
             for start in range(0, len(records), LOAD_CHUNK):
                 chunk = records[start:start + LOAD_CHUNK]
@@ -154,13 +162,21 @@ class Store:
         """Set an engineer's presence; the engineer must be in the directory."""
         if state not in PRESENCE_STATES:
             raise ValueError(f"{state!r} is not one of {', '.join(PRESENCE_STATES)}")
-        engineer = self.engineer(ident)
-        if engineer is None:
-            raise UnknownEngineer(ident)
-        pipe = self.redis.pipeline(transaction=True)
-        pipe.set(self.key("presence", ident), state)
-        self._staff(pipe, engineer, state)
-        pipe.execute()
+        while True:
+            with self.redis.pipeline(transaction=True) as pipe:
+                try:
+                    # Watched: a load changing the engineer's queues in between makes this read again.
+                    pipe.watch(self.key("engineer", ident))
+                    engineer = _engineer(pipe.get(self.key("engineer", ident)))
+                    if engineer is None:
+                        raise UnknownEngineer(ident)
+                    pipe.multi()
+                    pipe.set(self.key("presence", ident), state)
+                    self._staff(pipe, engineer, state)
+                    pipe.execute()
+                    return
+                except redis.WatchError:
+                    continue
 
     def _staff(self, pipe, engineer: Engineer, state: str, before: Engineer | None = None) -> None:
         """Keep the set of engineers on shift per queue, which overflow rules ask about."""

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import quote
 
 from flask import Response, current_app, g, request, url_for
 from twilio.twiml.voice_response import VoiceResponse
@@ -32,7 +33,8 @@ OUTCOME_HEADER = "X-Ivr-Outcome"
 def twiml(response: VoiceResponse) -> Response:
     reply = Response(str(response), mimetype="text/xml")
     if "outcome" in g:
-        reply.headers[OUTCOME_HEADER] = g.outcome
+        # Percent-encoded: an HTTP header carries Latin-1 at best, and no line breaks at all.
+        reply.headers[OUTCOME_HEADER] = quote(g.outcome, safe=":@")
     return reply
 
 
@@ -76,8 +78,13 @@ _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 """Characters XML 1.0 cannot carry: one echoed from a request would make the whole TwiML unparseable."""
 
 
+def xml_text(value: object) -> str:
+    """Return a value as text XML can carry: every value that reaches TwiML passes through here."""
+    return _NOT_XML.sub("", str(value))
+
+
 def say(node, voice: Speaker, text: str) -> None:
-    node.say(_NOT_XML.sub("", text), voice=voice.voice.voice, language=voice.voice.say_language)
+    node.say(xml_text(text), voice=voice.voice.voice, language=voice.voice.say_language)
 
 
 def case_digits(raw: str) -> str:
@@ -129,7 +136,8 @@ def enqueue(response: VoiceResponse, line: Line, language: str, decision: Enqueu
         say(response, voice, voice.text(prompts.OVERFLOW_TO_ENGLISH if english else prompts.OVERFLOW_OTHER))
     if announce:
         say(response, voice, voice.text(prompts.ENTERING_QUEUE))
-    common = {"line": line.number, "lang": language, "case": decision.case, "queue": decision.queue}
+    # No case number or deadline in our URLs: Twilio's logs and ours keep URLs; the call's state keeps the rest.
+    common = {"line": line.number, "lang": language, "queue": decision.queue}
     g.outcome = f"queue:{decision.queue}"
     response.enqueue(
         decision.queue,
@@ -141,16 +149,14 @@ def enqueue(response: VoiceResponse, line: Line, language: str, decision: Enqueu
     return response
 
 
-def dial(response: VoiceResponse, line: Line, language: str, decision: DialEngineer) -> VoiceResponse:
+def dial(response: VoiceResponse, line: Line, language: str, decision: DialEngineer, sid: str) -> VoiceResponse:
     """Ring the case's engineer with a whisper; the dial's action queues the caller if unanswered."""
     voice = speaker(line, language)
     say(response, voice, voice.text(prompts.CONNECTING_ENGINEER, engineer=decision.name))
-    whisper = url_for("dial.whisper", line=line.number, lang=language, case=decision.case,
-                      plan=decision.plan, severity=decision.severity)
+    # The whisper and the action find the case in the call's state, by the caller's CallSid.
+    whisper = url_for("dial.whisper", line=line.number, lang=language, call=sid)
+    action = url_for("dial.result", line=line.number, lang=language)
     fallback = decision.fallback
-    action = url_for("dial.result", line=line.number, lang=language, case=decision.case, engineer=decision.engineer,
-                     queue=fallback.queue, deadline=fallback.deadline.isoformat(), plan=fallback.plan,
-                     severity=fallback.severity, overflow=fallback.overflow_from or "")
     g.outcome = f"engineer:{decision.engineer}"
     with response.dial(action=action, method="POST", timeout=services().settings.dial_timeout,
                        answer_on_bridge=True) as d:
@@ -158,11 +164,11 @@ def dial(response: VoiceResponse, line: Line, language: str, decision: DialEngin
         if decision.client:
             # The engineer's app shows these before answering; the whisper says them.
             with d.client(url=whisper, method="POST") as client:
-                client.identity(decision.client)
+                client.identity(xml_text(decision.client))
                 for name, value in (("case", decision.case), ("plan", decision.plan),
                                     ("severity", decision.severity), ("language", language),
                                     ("queue", fallback.queue), ("deadline", fallback.deadline.isoformat())):
-                    client.parameter(name=name, value=str(value))
+                    client.parameter(name=name, value=xml_text(value))
         if decision.phone:
-            d.number(decision.phone, url=whisper, method="POST")
+            d.number(xml_text(decision.phone), url=whisper, method="POST")
     return response

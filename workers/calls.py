@@ -3,23 +3,28 @@ from __future__ import annotations
 
 from rq import get_current_job
 
+from ivr import keys
+
 QUEUE_NAME = "ivr"
 """The RQ queue the webhooks put work on and `ivr worker` serves."""
 
-RECORD_PREFIX = "ivr:record:"
-CALLS_INDEX = "ivr:calls"
-"""Finished calls by end time, newest last, for `ivr calls` and reports."""
+LEFT_OUT = frozenset({"waiting", "fallback"})
+"""Working fields of the live state that a record does not need."""
 
 
-def record_call(sid: str, ended_at: float) -> dict:
-    """Copy a finished call's state into a lasting record and index it by end time."""
+def record_call(sid: str, ended_at: float, keep_for: int) -> dict:
+    """Copy a finished call's state into a record kept `keep_for` seconds; running it twice changes nothing."""
     connection = get_current_job().connection
-    state = connection.hgetall(f"ivr:call:{sid}")
+    state = connection.hgetall(keys.call(sid))
     record = {(k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
-              for k, v in state.items() if k not in (b"waiting", "waiting")}
+              for k, v in state.items()}
+    record = {k: v for k, v in record.items() if k not in LEFT_OUT}
     record["sid"], record["ended_at"] = sid, f"{ended_at:.3f}"
     pipe = connection.pipeline(transaction=True)
-    pipe.hset(f"{RECORD_PREFIX}{sid}", mapping=record)
-    pipe.zadd(CALLS_INDEX, {sid: ended_at})
+    pipe.delete(keys.record(sid))
+    pipe.hset(keys.record(sid), mapping=record)
+    pipe.expire(keys.record(sid), keep_for)
+    pipe.zadd(keys.CALLS_INDEX, {sid: ended_at})
+    pipe.zremrangebyscore(keys.CALLS_INDEX, "-inf", f"({ended_at - keep_for}")
     pipe.execute()
     return record

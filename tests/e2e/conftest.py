@@ -106,7 +106,7 @@ def _wait_healthy(process: subprocess.Popen, port: int, log: Path) -> None:
                                    + log.read_text(errors="replace")[-3000:])
             try:
                 reply = session.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
-                if reply.status_code == 200 and reply.json() == {"status": "ok"}:
+                if reply.status_code == 200 and reply.json() == {"status": "ok", "redis": "up"}:
                     return
             except requests.RequestException:
                 pass

@@ -1,0 +1,176 @@
+"""What is recorded of a call: once, right, and bounded (issue 6, items 7, 13 and 15)."""
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+import redis
+from rq import Queue, SimpleWorker
+
+from ivr import keys
+from tests.integration.webhook_support import (Twilio, build_app, call_params, close_app, load_demo, settings_with,
+                                               twiml, verbs)
+from workers import QUEUE_NAME
+
+DE = "line=%2B442079460100&lang=de&queue=emea-de"
+
+
+@pytest.fixture
+def settings():
+    return settings_with(calls={"record_ttl": 86400})
+
+
+@pytest.fixture
+def app(redis_url, settings):
+    load_demo(redis_url, settings)
+    app = build_app(redis_url, settings=settings, strict=False)
+    yield app
+    close_app(app)
+
+
+@pytest.fixture
+def twilio(app) -> Twilio:
+    return Twilio(app)
+
+
+@pytest.fixture
+def db(redis_url):
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def sid() -> str:
+    return "CA" + uuid.uuid4().hex
+
+
+def _events(db, sid: str, event: str) -> list[dict]:
+    return [fields for _id, fields in db.xrange(keys.EVENTS) if fields["sid"] == sid and fields["event"] == event]
+
+
+def _queue_in_german(twilio, sid, case="30000002"):
+    root = twiml(twilio.post("/voice/case?line=%2B442079460100&lang=de&attempt=1", call_params(sid, Digits=case)))
+    assert verbs(root)[-1] == "Enqueue"
+
+
+def _run_jobs(redis_url: str) -> None:
+    connection = redis.Redis.from_url(redis_url)
+    try:
+        SimpleWorker([Queue(QUEUE_NAME, connection=connection)], connection=connection).work(burst=True)
+    finally:
+        connection.close()
+
+
+def test_repeated_final_status_callbacks_queue_one_record_job(twilio, sid, redis_url):
+    _queue_in_german(twilio, sid)
+    for _ in range(5):
+        assert twilio.post("/voice/status", call_params(sid, CallStatus="completed", CallDuration="61")).status_code == 204
+
+    jobs = Queue(QUEUE_NAME, connection=redis.Redis.from_url(redis_url))
+    assert jobs.count == 1
+    jobs.connection.close()
+
+
+def test_a_queued_bridged_and_completed_call_leaves_its_queue_once_and_keeps_how_it_ended(twilio, sid, db):
+    _queue_in_german(twilio, sid)
+    twilio.post(f"/voice/queue-result?{DE}", call_params(sid, QueueResult="bridged", QueueTime="40"))
+    twilio.post(f"/voice/queue-result?{DE}", call_params(sid, QueueResult="bridged", QueueTime="40"))  # a retry
+    twilio.post("/voice/status", call_params(sid, CallStatus="completed", CallDuration="300"))
+
+    assert [e["result"] for e in _events(db, sid, "dequeued")] == ["bridged"]
+    state = db.hgetall(keys.call(sid))
+    assert (state["queue_result"], state["status"]) == ("bridged", "completed")
+
+
+def test_a_caller_who_hangs_up_while_waiting_is_taken_out_by_the_final_status(twilio, sid, db):
+    _queue_in_german(twilio, sid)
+
+    twilio.post("/voice/status", call_params(sid, CallStatus="completed", CallDuration="30"))
+
+    assert sid not in db.zrange(keys.waiting("emea-de"), 0, -1)
+    assert [e["result"] for e in _events(db, sid, "dequeued")] == ["call_completed"]
+
+
+def test_a_call_answered_by_its_engineer_is_not_recorded_as_a_wait(twilio, sid, db, redis_url):
+    root = twiml(twilio.post("/voice/case?line=%2B442079460100&lang=en&attempt=1", call_params(sid, Digits="30000001")))
+    assert verbs(root)[-1] == "Dial"
+    twilio.post("/voice/dial-result?line=%2B442079460100&lang=en", call_params(sid, DialCallStatus="completed"))
+    twilio.post("/voice/status", call_params(sid, CallStatus="completed", CallDuration="300"))
+    _run_jobs(redis_url)
+
+    record = db.hgetall(keys.record(sid))
+    assert record["engineer"] == "emea-en" and record["dial_status"] == "completed"
+    assert "queue_result" not in record and "queue" not in record
+    assert _events(db, sid, "dequeued") == []
+
+
+def test_an_unanswered_engineer_requeues_the_caller_with_the_deadline_routing_gave(twilio, sid, db):
+    twiml(twilio.post("/voice/case?line=%2B442079460100&lang=en&attempt=1", call_params(sid, Digits="30000001")))
+    routed = db.hget(keys.call(sid), "fallback")
+
+    root = twiml(twilio.post("/voice/dial-result?line=%2B442079460100&lang=en",
+                             call_params(sid, DialCallStatus="no-answer")))
+
+    assert root.find("Enqueue").text == "emea-en"
+    from ivr.calls import parse_queue_entry
+    assert db.zscore(keys.waiting("emea-en"), sid) == parse_queue_entry(routed).deadline.timestamp()
+
+
+def test_an_unanswered_engineer_whose_routing_was_lost_never_jumps_the_queue(twilio, sid, db):
+    """Without the routed deadline, the caller is queued by the fail-safe answer: no made-up deadline of 'now'."""
+    twiml(twilio.post("/voice/case?line=%2B442079460100&lang=en&attempt=1", call_params(sid, Digits="30000001")))
+    db.hdel(keys.call(sid), "fallback")
+
+    root = twiml(twilio.post("/voice/dial-result?line=%2B442079460100&lang=en",
+                             call_params(sid, DialCallStatus="no-answer")))
+
+    assert root.find("Enqueue").text == "emea-en"
+    assert db.zscore(keys.waiting("emea-en"), sid) is None
+
+
+def test_a_record_is_kept_for_the_configured_time_and_old_ones_leave_the_index(twilio, sid, db, redis_url):
+    old = "CA" + uuid.uuid4().hex
+    db.zadd(keys.CALLS_INDEX, {old: time.time() - 2 * 86400})
+    _queue_in_german(twilio, sid)
+    twilio.post("/voice/status", call_params(sid, CallStatus="completed", CallDuration="30"))
+
+    _run_jobs(redis_url)
+
+    assert 86000 < db.ttl(keys.record(sid)) <= 86400
+    assert db.zscore(keys.CALLS_INDEX, sid) is not None
+    assert db.zscore(keys.CALLS_INDEX, old) is None
+
+
+def test_a_waiting_entry_whose_call_was_never_reported_ended_is_swept(twilio, sid, db):
+    _queue_in_german(twilio, sid)
+    db.delete(keys.call(sid))  # its state expired: Twilio never told us the call ended
+
+    _queue_in_german(twilio, "CA" + uuid.uuid4().hex)
+
+    assert sid not in db.zrange(keys.waiting("emea-de"), 0, -1)
+    assert 0 < db.ttl(keys.waiting("emea-de"))
+
+
+def test_a_retried_case_webhook_keeps_the_first_deadline(twilio, sid, db):
+    _queue_in_german(twilio, sid)
+    first = db.zscore(keys.waiting("emea-de"), sid)
+    time.sleep(0.01)
+
+    _queue_in_german(twilio, sid)
+
+    assert db.zscore(keys.waiting("emea-de"), sid) == first
+    assert len(_events(db, sid, "enqueued")) == 1
+
+
+def test_a_replayed_callback_key_and_queue_result_hand_over_one_callback(twilio, sid, db):
+    _queue_in_german(twilio, sid)
+    for _ in range(20):
+        assert verbs(twiml(twilio.post(f"/voice/queue-key?{DE}", call_params(sid, Digits="1")))) == ["Leave"]
+    for _ in range(3):
+        twiml(twilio.post(f"/voice/queue-result?{DE}", call_params(sid, QueueResult="leave")))
+
+    entries = [fields for _id, fields in db.xrange(keys.CALLBACKS)]
+    assert len(entries) == 1
+    assert entries[0]["case"] == "30000002" and entries[0]["reason"] == "caller"
