@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 WEBHOOK_BUDGET = 0.6
 """Seconds of Redis time one webhook may spend in all: well under a second, whatever Redis does."""
 
-COMMAND_TIMEOUT = 0.3
+COMMAND_TIMEOUT = 0.15
 """Seconds one Redis command may take before it counts as a failure and opens the breaker."""
 
 PROBE_INTERVAL = 0.25

@@ -245,7 +245,7 @@ def gunicorn_options(settings, host: str, port: int, workers: int) -> dict:
     return {
         "bind": f"{host}:{port}", "workers": workers,
         # Threads let a worker answer other webhooks while one waits on Redis.
-        "worker_class": "gthread", "threads": 4,
+        "worker_class": "gthread", "threads": 8,
         "accesslog": "-", "timeout": 30, "graceful_timeout": 5,
         # X-Forwarded-Proto and friends count from the configured proxies only, as in the app.
         "forwarded_allow_ips": ",".join(settings.trusted_proxies),
