@@ -12,7 +12,7 @@ from datetime import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from routing import Hours, Line, Plan, Policy, Target
+from routing import Hours, Line, Plan, Policy
 from routing.hours import WEEKDAYS
 from routing.lines import normalize_number, queue_name
 from routing.model import AUDIENCES, LANGUAGES

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from tests.integration.webhook_support import (EMEA, Twilio, build_app, call_params, close_app, load_demo,
+from tests.integration.webhook_support import (Twilio, build_app, call_params, close_app, load_demo,
                                                settings_with, twiml, verbs)
 from tests.redis_server import RedisServer
 
@@ -56,10 +56,10 @@ def test_with_redis_stalled_the_first_webhook_opens_the_breaker_and_the_rest_do_
     breaker = app.extensions["ivr"].breaker
     os.kill(own_redis.process.pid, signal.SIGSTOP)
 
-    first = twiml(twilio.post(f"/voice/case?line=%2B442079460100&lang=de&attempt=1",
+    first = twiml(twilio.post("/voice/case?line=%2B442079460100&lang=de&attempt=1",
                               call_params(sid, Digits="30000001")))
     assert breaker.open
-    later = [twiml(twilio.post(f"/voice/case?line=%2B442079460100&lang=de&attempt=1",
+    later = [twiml(twilio.post("/voice/case?line=%2B442079460100&lang=de&attempt=1",
                                call_params("CA" + uuid.uuid4().hex, Digits="30000001"))) for _ in range(5)]
 
     for root in (first, *later):
@@ -134,7 +134,7 @@ def test_with_redis_down_the_whisper_still_bridges_the_engineer(app, own_redis, 
 
 
 def test_the_fallback_url_keeps_the_language_the_caller_chose(app, sid):
-    failed = f"https://ivr.example.com/voice/case?line=%2B442079460100&lang=de&attempt=2"
+    failed = "https://ivr.example.com/voice/case?line=%2B442079460100&lang=de&attempt=2"
 
     root = twiml(Twilio(app).post("/voice/fallback", call_params(sid, ErrorCode="11200", ErrorUrl=failed)))
 
@@ -149,4 +149,3 @@ def test_the_fallback_url_for_a_failed_wait_keeps_the_caller_in_the_queue_with_w
 
     assert verbs(root) == ["Say", "Redirect"]
     assert root.find("Say").get("language") == "de-DE"
-    assert EMEA
