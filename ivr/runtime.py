@@ -8,8 +8,8 @@ from pathlib import Path
 import redis
 
 from .config import Settings, load_settings
-from .embedded import EmbeddedRedis, default_data_dir
-from .store import WEBHOOK_TIMEOUT, Store, connect
+from .embedded import EmbeddedRedis, Supervisor, default_data_dir, private_dir
+from .store import COMMAND_TIMEOUT, Store, connect
 
 
 @dataclass
@@ -32,12 +32,23 @@ class Runtime:
             self.embedded = EmbeddedRedis(self.data_dir).start()
         return self.embedded.url
 
-    def redis(self, timeout: float = WEBHOOK_TIMEOUT) -> redis.Redis:
+    def redis(self, timeout: float = COMMAND_TIMEOUT) -> redis.Redis:
         return connect(self.url(), timeout)
 
-    def store(self, timeout: float = WEBHOOK_TIMEOUT) -> Store:
+    def store(self, timeout: float = COMMAND_TIMEOUT) -> Store:
         return Store(self.redis(timeout))
+
+    def private_data_dir(self) -> Path:
+        """Create the data directory readable by this user only, and return it."""
+        return private_dir(self.data_dir)
+
+    def supervise(self, interval: float = 0.5) -> Supervisor | None:
+        """Restart the embedded server if it dies, while this process runs; None with REDIS_URL."""
+        if self.embedded is None:
+            return None  # not ours: an operator's Redis is the operator's to supervise
+        return self.embedded.supervise(interval)
 
     def close(self) -> None:
         if self.embedded is not None:
+            # Stops the supervisor first: it would restart the server this process may shut down.
             self.embedded.stop()

@@ -16,14 +16,14 @@ from routing.records import Directory
 
 from . import keys
 
-WEBHOOK_TIMEOUT = 1.0
+COMMAND_TIMEOUT = 1.0
 """Seconds an `ivr` command waits on Redis (the webhooks have their own budget: `ivr.breaker`)."""
 
 LOAD_CHUNK = 5000
 """Records queued per progress step when loading; the whole load is still one transaction."""
 
 
-def connect(url: str, timeout: float = WEBHOOK_TIMEOUT, decode: bool = True) -> redis.Redis:
+def connect(url: str, timeout: float = COMMAND_TIMEOUT, decode: bool = True) -> redis.Redis:
     """Return a client for a Redis URL with short timeouts; it connects on first use."""
     # One quick retry covers a connection dropped by a Redis restart; more would outlast Twilio's patience.
     return redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout, decode_responses=decode,
