@@ -445,25 +445,30 @@ def test_the_status_callback_returns_204_and_a_finished_call_leaves_its_queue(se
     call = phone.call(US, "1,10000002", NOON)
     assert deadline_of(db, "us-en", call.sid) is not None
 
-    ringing = signed_post(servers, http, 1, "/voice/status", {"CallSid": call.sid, "CallStatus": "in-progress"})
+    ringing = signed_post(servers, http, 1, "/voice/status", dict(INCOMING, CallSid=call.sid, CallStatus="in-progress"))
     assert (ringing.status_code, ringing.text) == (204, "")
     assert deadline_of(db, "us-en", call.sid) is not None, "a call still in progress keeps waiting"
 
-    done = signed_post(servers, http, 0, "/voice/status", {"CallSid": call.sid, "CallStatus": "completed",
-                                                          "CallDuration": "42"})
+    done = signed_post(servers, http, 0, "/voice/status", dict(INCOMING, CallSid=call.sid, CallStatus="completed",
+                                                               CallDuration="42"))
     assert (done.status_code, done.text) == (204, "")
     assert deadline_of(db, "us-en", call.sid) is None
     assert db.hget(f"ivr:call:{call.sid}", "status") == "completed"
 
 
-def test_nobody_holds_past_the_longest_wait(servers, http, db):
-    sid = "CA" + "3" * 32
-    params = dict(INCOMING, CallSid=sid, CallStatus="in-progress", QueueTime="3600", QueuePosition="4")
-    reply = signed_post(servers, http, 1, "/voice/wait?line=%2B18005550100&lang=en&case=10000002&queue=us-en", params)
+def test_nobody_holds_past_the_longest_wait(servers, phone, http, db):
+    call = phone.call(US, "1,10000002", NOON)
+    queued = "?line=%2B18005550100&lang=en&queue=us-en"
+    params = dict(INCOMING, CallSid=call.sid, CallStatus="in-progress", QueueTime="3600", QueuePosition="4")
 
+    reply = signed_post(servers, http, 1, "/voice/wait" + queued, params)
     assert reply.status_code == 200
     assert "<Leave" in reply.text
-    requests_ = [fields for _id, fields in db.xrange("ivr:callbacks") if fields["sid"] == sid]
+    # Twilio then reports how the wait ended; that hands the callback to the workers, once.
+    ended = signed_post(servers, http, 0, "/voice/queue-result" + queued, dict(params, QueueResult="leave"))
+    assert ended.status_code == 200 and spaced("10000002") in ended.text
+
+    requests_ = [fields for _id, fields in db.xrange("ivr:callbacks") if fields["sid"] == call.sid]
     assert [(r["reason"], r["case"], r["queue"]) for r in requests_] == [("max_wait", "10000002", "us-en")]
 
 
@@ -476,8 +481,8 @@ def test_the_fallback_url_queues_the_caller(servers, http):
 
 def test_the_worker_keeps_a_record_of_each_finished_call(servers, phone, http, db):
     call = phone.call(US, "1,10000003", NOON)
-    done = signed_post(servers, http, 1, "/voice/status", {"CallSid": call.sid, "CallStatus": "completed",
-                                                          "CallDuration": "7"})
+    done = signed_post(servers, http, 1, "/voice/status", dict(INCOMING, CallSid=call.sid, CallStatus="completed",
+                                                               CallDuration="7"))
     assert done.status_code == 204
     assert not db.exists(f"ivr:record:{call.sid}"), "the webhook only queues the work"
 
