@@ -10,6 +10,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from . import prompts
 from .calls import parse_queue_entry
 from .security import signed
+from .status import failsafe
 from .speech import spaced_digits
 from .twiml import current_language, current_line, enqueue, param, say, services, speaker, twiml
 
@@ -61,8 +62,10 @@ def result():
         return twiml(response)
     decision = parse_queue_entry(state.get("fallback"))
     if decision is None:
-        # Without the routed deadline, the caller must not jump the queue with a made-up one.
-        raise LookupError(f"call {sid} has no routed queue to fall back to")
+        # Without the routed deadline the caller must not jump the queue with a made-up one: the
+        # fail-safe answer queues them from configuration, outside the deadline order.
+        log.error("call %s has no routed queue to fall back to (its state expired or was lost)", sid)
+        return failsafe(request.path, line, language)
     voice = speaker(line, language)
     say(response, voice, voice.text(prompts.ENGINEER_UNAVAILABLE))
     svc.calls.join_queue(sid, decision)

@@ -67,7 +67,9 @@ def _shaped_like_twilio(form) -> bool:
     """
     if not form.get("CallSid") or "To" not in form or "From" not in form:
         return False
-    return all(PARTY.fullmatch(form[name]) or (name == "To" and not form[name]) for name in ("From", "To"))
+    # ASCII first: a case-insensitive match would take the Kelvin sign for a "k".
+    return all((form[name].isascii() and PARTY.fullmatch(form[name])) or (name == "To" and not form[name])
+               for name in ("From", "To"))
 
 
 def signed(view):

@@ -92,7 +92,8 @@ def test_every_kind_of_caller_twilio_sends_is_answered(app, sid, caller):
     assert verbs(twiml(Twilio(app).post("/voice/incoming", params)))[0] == "Say"
 
 
-@pytest.mark.parametrize("caller", ["+1415555012<3", "4155550123To+442079460100", "client:a b", "", "+1 415 555"])
+@pytest.mark.parametrize("caller", ["+1415555012<3", "4155550123To+442079460100", "client:a b", "", "+1 415 555",
+                                    "un\u212anown"])
 def test_a_caller_that_is_no_number_or_identity_is_refused(app, sid, caller):
     params = call_params(sid, From=caller, Caller=caller)
 

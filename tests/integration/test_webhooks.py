@@ -9,7 +9,7 @@ import json
 import time
 import uuid
 from datetime import datetime
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import pytest
 import redis
@@ -20,8 +20,8 @@ from ivr.store import Store, connect
 from ivr.voices import VOICES
 
 from .webhook_support import (BASE, CALLER, DOWN_REDIS, EMEA, EMEA_PARTNER, ENDPOINTS, US, Twilio, build_app,
-                              call_params, close_app, keys, load_demo, path_of, query, settings_with, sign, twiml,
-                              verbs)
+                              call_params, close_app, keys, load_demo, path_of, query, settings_with, sign, snapshot,
+                              twiml, verbs)
 
 PORTAL = "support.example.com"
 EMAIL = "support@example.com"
@@ -157,19 +157,27 @@ def enqueued(twilio, sid, line=EMEA, key=2, number="30000002"):
 # ---------------------------------------------------------------------------------------------- signatures
 
 
-def _request_for(endpoint: str, sid: str) -> tuple[str, dict]:
-    """A realistic request to each endpoint, with the query string our own TwiML would give it."""
+ENGINEER_LEG = "CA" + "e" * 32
+"""The CallSid of the call Twilio places to the engineer: the whisper is requested on that leg."""
+ROUTED_TO_ENGINEER = ("/voice/whisper", "/voice/dial-result")
+"""Steps that only exist after a call was routed to its engineer: they read the case from its state."""
+
+
+def _request_for(twilio: Twilio, endpoint: str, sid: str) -> tuple[str, dict]:
+    """A realistic request to each endpoint, with the URL our own TwiML gives it.
+
+    Our URLs carry no case, engineer or deadline: the whisper and the dial result find them in
+    the caller's call state, so for those two the call is first routed to its engineer through
+    the real flow (case 30000001, engineer emea-en available) and the URL is taken from <Dial>.
+    """
     line = "line=%2B442079460100"
     paths = {
         "/voice/incoming": "/voice/incoming",
         "/voice/language": f"/voice/language?{line}&attempt=1",
         "/voice/case": f"/voice/case?{line}&lang=en&attempt=1",
-        "/voice/whisper": f"/voice/whisper?{line}&lang=en&case=30000001&plan=production&severity=2",
-        "/voice/dial-result": (f"/voice/dial-result?{line}&lang=en&case=30000001&engineer=emea-en&queue=emea-en"
-                               "&deadline=2026-12-01T10%3A00%3A00%2B00%3A00&plan=production&severity=2&overflow="),
-        "/voice/wait": f"/voice/wait?{line}&lang=en&case=30000002&queue=emea-en",
-        "/voice/queue-key": f"/voice/queue-key?{line}&lang=en&case=30000002&queue=emea-en",
-        "/voice/queue-result": f"/voice/queue-result?{line}&lang=en&case=30000002&queue=emea-en",
+        "/voice/wait": f"/voice/wait?{line}&lang=en&queue=emea-en",
+        "/voice/queue-key": f"/voice/queue-key?{line}&lang=en&queue=emea-en",
+        "/voice/queue-result": f"/voice/queue-result?{line}&lang=en&queue=emea-en",
         "/voice/status": "/voice/status",
         "/voice/fallback": "/voice/fallback",
     }
@@ -177,6 +185,11 @@ def _request_for(endpoint: str, sid: str) -> tuple[str, dict]:
                          QueueTime="99999", QueuePosition="2", CallStatus="completed")
     if endpoint == "/voice/case":
         params["Digits"] = "30000002"
+    if endpoint in ROUTED_TO_ENGINEER:
+        dial = twiml(case_for(twilio, sid, EMEA, 1, "30000001")).find("Dial")
+        if endpoint == "/voice/whisper":
+            return dial.find("Client").get("url"), call_params(ENGINEER_LEG, EMEA, ParentCallSid=sid)
+        return dial.get("action"), params
     return paths[endpoint], params
 
 
@@ -194,38 +207,94 @@ FORGERIES = {
 @pytest.mark.parametrize("forgery", FORGERIES)
 def test_an_unsigned_or_badly_signed_request_is_refused_and_changes_nothing(twilio, redis_url, sid, endpoint,
                                                                            forgery):
-    path, params = _request_for(endpoint, sid)
-    before = keys(redis_url)
+    path, params = _request_for(twilio, endpoint, sid)
+    before = snapshot(redis_url)
 
     reply = twilio.post(path, params, signature=FORGERIES[forgery](BASE + path, params))
 
     assert reply.status_code == 403
     assert "<Response" not in reply.get_data(as_text=True)
-    assert keys(redis_url) == before
-    assert f"ivr:call:{sid}" not in keys(redis_url)
+    assert snapshot(redis_url) == before  # no key, field or stream entry added or changed
+    if endpoint not in ROUTED_TO_ENGINEER:  # those were routed first, by correctly signed requests
+        assert f"ivr:call:{sid}" not in keys(redis_url)
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
-def test_the_same_request_correctly_signed_is_answered(twilio, db, sid, endpoint):
-    path, params = _request_for(endpoint, sid)
+def test_the_same_request_correctly_signed_is_answered(twilio, redis_url, sid, endpoint):
+    path, params = _request_for(twilio, endpoint, sid)
+    before = snapshot(redis_url)
 
     reply = twilio.post(path, params)
 
     if endpoint == "/voice/status":
         assert reply.status_code == 204
+    elif endpoint == "/voice/whisper":
+        assert verbs(twiml(reply)) == ["Say"]  # the case found through the caller's CallSid
     else:
         assert len(twiml(reply)) > 0
     if endpoint not in ("/voice/whisper", "/voice/fallback"):
-        assert db.exists(f"ivr:call:{sid}")  # the forgery test's "nothing written" is not vacuous
+        assert snapshot(redis_url) != before  # the forgery test's "nothing changed" is not vacuous
 
 
 def test_a_signature_covers_the_query_string_of_our_own_urls(twilio, sid):
-    path, params = _request_for("/voice/case", sid)
+    path, params = _request_for(twilio, "/voice/case", sid)
     signature = sign(BASE + path, params)
     tampered = path.replace("lang=en", "lang=de")
 
     assert twilio.post(tampered, params, signature=signature).status_code == 403
     assert twilio.post(path, params, signature=signature).status_code == 200
+
+
+def _without(params: dict, *names: str) -> dict:
+    return {k: v for k, v in params.items() if k not in names}
+
+
+NOT_TWILIO = {
+    # a request no Twilio voice webhook looks like, though its signature is valid
+    "no CallSid": lambda p: _without(p, "CallSid"),
+    "empty CallSid": lambda p: {**p, "CallSid": ""},
+    "no To": lambda p: _without(p, "To"),
+    "no From": lambda p: _without(p, "From"),
+    "empty From": lambda p: {**p, "From": ""},
+    # The signature covers names and values run together, so "From" + "+1415…" + "To" + "+4420…"
+    # signs a From of "+1415…To+4420…" just as well: the re-split leaves a malformed From and no To.
+    "To folded into From": lambda p: {**_without(p, "To"), "From": p["From"] + "To" + p["To"]},
+    "From a word": lambda p: {**p, "From": "Alice"},
+    "From of 16 digits": lambda p: {**p, "From": "+1234567890123456"},
+    "From with spaces": lambda p: {**p, "From": "+44 20 7946 0100"},
+    "From a bare plus": lambda p: {**p, "From": "+"},
+    "From client without identity": lambda p: {**p, "From": "client:"},
+    "To a word": lambda p: {**p, "To": "reception"},
+}
+
+
+@pytest.mark.parametrize("endpoint", ["/voice/incoming", "/voice/status"])
+@pytest.mark.parametrize("change", NOT_TWILIO)
+def test_a_signed_request_twilio_cannot_have_sent_is_refused_and_changes_nothing(twilio, redis_url, sid, endpoint,
+                                                                                change):
+    params = NOT_TWILIO[change](call_params(sid, EMEA, CallStatus="completed"))
+    if change == "To folded into From":  # the same signature as the genuine request: a real re-split
+        assert sign(BASE + endpoint, params) == sign(BASE + endpoint, call_params(sid, EMEA, CallStatus="completed"))
+    before = snapshot(redis_url)
+
+    reply = twilio.post(endpoint, params)
+
+    assert reply.status_code == 400
+    assert "<Response" not in reply.get_data(as_text=True)
+    assert snapshot(redis_url) == before
+
+
+@pytest.mark.parametrize(("caller", "called"), [
+    ("anonymous", EMEA), ("Restricted", EMEA), ("UNKNOWN", EMEA), ("unavailable", EMEA), ("private", EMEA),
+    ("client:anna.k@emea", EMEA), ("sip:alice@pbx.example.com", EMEA), ("442079460100", EMEA),
+    ("+123456789012345", EMEA), (CALLER, ""), (CALLER, "client:reception"),
+])
+def test_every_caller_id_twilio_sends_is_accepted(twilio, sid, caller, called):
+    # A withheld number, a Client identity, a SIP address, a number without "+", or no To at all.
+    reply = twilio.post("/voice/incoming", {**call_params(sid, called, CallStatus="ringing"), "From": caller})
+
+    root = twiml(reply)
+    assert verbs(root) == ["Say", "Gather", "Redirect"]
 
 
 PROXY_TOML = '[proxy]\ntrusted = ["127.0.0.1"]\n'
@@ -574,11 +643,13 @@ def test_the_cases_engineer_is_rung_with_a_whisper(twilio, sid, db):
     assert dial.get("answerOnBridge") == "true"
     assert dial.get("method") == "POST"
     assert path_of(dial.get("action")) == "/voice/dial-result"
-    action = query(dial.get("action"))
-    assert {k: action[k] for k in ("line", "lang", "case", "engineer", "queue", "plan", "severity")} == {
-        "line": EMEA, "lang": "en", "case": "30000001", "engineer": "emea-en", "queue": "emea-en",
-        "plan": "production", "severity": "2"}
-    deadline = datetime.fromisoformat(action["deadline"]).timestamp()
+    # No case, engineer, plan or deadline in the URLs Twilio logs: the call's state keeps them.
+    assert query(dial.get("action")) == {"line": EMEA, "lang": "en"}
+    state = db.hgetall(f"ivr:call:{sid}")
+    fallback = json.loads(state["fallback"])  # where the caller goes if the engineer does not answer
+    assert {k: fallback[k] for k in ("queue", "case", "plan", "severity", "language")} == {
+        "queue": "emea-en", "case": "30000001", "plan": "production", "severity": 2, "language": "en"}
+    deadline = datetime.fromisoformat(fallback["deadline"]).timestamp()
     assert started + 180 * 60 - 5 <= deadline <= time.time() + 180 * 60  # production severity 2: 180 min
     assert [n.tag for n in dial] == ["Client"]
     client = dial.find("Client")
@@ -587,12 +658,13 @@ def test_the_cases_engineer_is_rung_with_a_whisper(twilio, sid, db):
     parameters = {p.get("name"): p.get("value") for p in client.findall("Parameter")}
     assert {k: parameters[k] for k in ("case", "plan", "severity", "language", "queue")} == {
         "case": "30000001", "plan": "production", "severity": "2", "language": "en", "queue": "emea-en"}
-    assert parameters["deadline"] == action["deadline"]
+    assert parameters["deadline"] == fallback["deadline"]
     assert path_of(client.get("url")) == "/voice/whisper"
-    assert query(client.get("url")) == {"line": EMEA, "lang": "en", "case": "30000001", "plan": "production",
-                                        "severity": "2"}
+    # The whisper is requested on the engineer's leg: our URL names the caller's call, nothing more.
+    assert query(client.get("url")) == {"line": EMEA, "lang": "en", "call": sid}
     assert not waiting(db, "emea-en")  # not queued while the engineer rings
-    assert db.hget(f"ivr:call:{sid}", "engineer") == "emea-en"
+    assert state["engineer"] == "emea-en"
+    assert "queue" not in state  # the caller has not waited in any queue
 
 
 def test_the_dial_timeout_comes_from_the_configuration(redis_url, sid):
@@ -637,7 +709,8 @@ def test_a_german_callers_engineer_hears_the_whisper_in_german(twilio, sid):
 def test_an_engineer_who_does_not_answer_sends_the_caller_to_the_queue_without_starting_over(twilio, sid, db,
                                                                                              status):
     dial = twiml(case_for(twilio, sid, EMEA, 1, "30000001")).find("Dial")
-    promised = datetime.fromisoformat(query(dial.get("action"))["deadline"]).timestamp()
+    promised = datetime.fromisoformat(json.loads(db.hget(f"ivr:call:{sid}", "fallback"))["deadline"]).timestamp()
+    time.sleep(0.01)  # a deadline recomputed now would differ from the one promised
 
     reply = twilio.post(dial.get("action"), call_params(sid, DialCallStatus=status, DialCallDuration="0"))
 
@@ -648,9 +721,9 @@ def test_an_engineer_who_does_not_answer_sends_the_caller_to_the_queue_without_s
     assert enqueue.text == "emea-en"
     assert path_of(enqueue.get("waitUrl")) == "/voice/wait"
     assert path_of(enqueue.get("action")) == "/voice/queue-result"
-    assert query(enqueue.get("waitUrl"))["case"] == "30000001"
+    assert query(enqueue.get("waitUrl")) == {"line": EMEA, "lang": "en", "queue": "emea-en"}  # no case number
     assert reply.headers["X-Ivr-Outcome"] == "queue:emea-en"
-    assert waiting(db, "emea-en") == {sid: pytest.approx(promised)}  # the deadline kept from the first routing
+    assert waiting(db, "emea-en") == {sid: promised}  # the deadline kept from the first routing
     assert db.hget(f"ivr:call:{sid}", "dial_status") == status
 
 
@@ -695,7 +768,8 @@ def test_a_caller_is_queued_in_the_region_language_queue(twilio, sid, db, line, 
     assert reply.headers["X-Ivr-Outcome"] == f"queue:{region}-{lang}"
     for attr, path in (("waitUrl", "/voice/wait"), ("action", "/voice/queue-result")):
         assert path_of(enqueue.get(attr)) == path
-        assert query(enqueue.get(attr)) == {"line": line, "lang": lang, "case": case, "queue": f"{region}-{lang}"}
+        # No case number in the URL: the call's state has it.
+        assert query(enqueue.get(attr)) == {"line": line, "lang": lang, "queue": f"{region}-{lang}"}
     assert enqueue.get("waitUrlMethod") == "POST"
     assert enqueue.get("method") == "POST"
     scores = waiting(db, f"{region}-{lang}")
@@ -765,13 +839,25 @@ def test_past_the_maximum_wait_the_caller_leaves_with_a_callback(redis_url, sid,
         if leaves:
             assert verbs(root) == ["Say", "Leave"]
             assert root.find("Say").get("language") == "de-DE"
+            state = db.hgetall(f"ivr:call:{sid}")
+            assert (state["callback"], state["callback_reason"]) == ("requested", "max_wait")
+            assert callbacks(db) == []  # written once, when Twilio reports the caller left
+            assert list(waiting(db, "emea-de")) == [sid]
+
+            done = twiml(twilio.post(enqueue.get("action"), call_params(sid, QueueResult="leave",
+                                                                        QueueTime=waited)))
+
+            assert verbs(done) == ["Say", "Hangup"]
+            assert done.find("Say").get("language") == "de-DE"
+            assert "3 0 0 0 0 0 0 2" in done.find("Say").text  # the case, from the call's state
             [request] = callbacks(db)
             assert {k: request[k] for k in ("sid", "case", "caller", "line", "language", "queue", "reason")} == {
                 "sid": sid, "case": "30000002", "caller": CALLER, "line": EMEA, "language": "de",
                 "queue": "emea-de", "reason": "max_wait"}
-            assert db.hget(f"ivr:call:{sid}", "callback") == "requested"
+            assert not waiting(db, "emea-de")
         else:
             assert verbs(root) == ["Gather"]
+            assert db.hget(f"ivr:call:{sid}", "callback") is None
             assert callbacks(db) == []
     finally:
         db.close()
@@ -793,14 +879,49 @@ def test_pressing_1_while_waiting_leaves_a_callback_request(twilio, sid, db):
     root = twiml(twilio.post(wait.find("Gather").get("action"), call_params(sid, Digits="1")))
 
     assert verbs(root) == ["Leave"]
-    [request] = callbacks(db)
-    assert (request["sid"], request["reason"], request["case"], request["queue"]) == (
-        sid, "caller", "30000002", "emea-en")
+    state = db.hgetall(f"ivr:call:{sid}")
+    assert (state["callback"], state["callback_reason"]) == ("requested", "caller")
+    # Nothing for the workers yet: the request takes effect when Twilio reports the caller left.
+    assert callbacks(db) == []
     # Twilio then requests the <Enqueue> action: the caller hears it is recorded, and the call ends.
     done = twiml(twilio.post(enqueue.get("action"), call_params(sid, QueueResult="leave", QueueTime="12")))
     assert verbs(done) == ["Say", "Hangup"]
     assert done.find("Say").text == callback_recorded("30000002")
+    [request] = callbacks(db)
+    assert {k: request[k] for k in ("sid", "case", "caller", "line", "language", "queue", "reason")} == {
+        "sid": sid, "case": "30000002", "caller": CALLER, "line": EMEA, "language": "en", "queue": "emea-en",
+        "reason": "caller"}
+    assert float(request["at"]) > 0
     assert not waiting(db, "emea-en")
+    assert db.hget(f"ivr:call:{sid}", "queue_result") == "leave"
+
+
+def test_a_replayed_callback_request_is_recorded_once(twilio, sid, db):
+    enqueue = enqueued(twilio, sid, key=1)
+    wait = twiml(twilio.post(enqueue.get("waitUrl"), call_params(sid, QueuePosition="2", QueueTime="10")))
+    key = wait.find("Gather").get("action")
+
+    for _ in range(3):  # the same signed request, replayed
+        assert verbs(twiml(twilio.post(key, call_params(sid, Digits="1")))) == ["Leave"]
+    for _ in range(3):  # and Twilio's queue result, retried
+        done = twiml(twilio.post(enqueue.get("action"), call_params(sid, QueueResult="leave", QueueTime="12")))
+        assert done.find("Say").text == callback_recorded("30000002")
+    for _ in range(2):
+        twilio.post(key, call_params(sid, Digits="1"))
+
+    assert [request["sid"] for request in callbacks(db)] == [sid]
+
+
+def test_a_full_queue_records_its_callback_once_however_often_twilio_reports_it(twilio, sid, db):
+    enqueue = enqueued(twilio, sid, key=1)
+
+    for _ in range(3):
+        done = twiml(twilio.post(enqueue.get("action"), call_params(sid, QueueResult="queue-full")))
+        assert verbs(done) == ["Say", "Hangup"]
+        assert done.find("Say").text == callback_recorded("30000002")
+
+    [request] = callbacks(db)
+    assert (request["sid"], request["reason"], request["case"]) == (sid, "queue_full", "30000002")
 
 
 @pytest.mark.parametrize("key", ["2", "0", "*", "#", "11"])
@@ -867,6 +988,66 @@ def test_a_final_status_takes_the_caller_out_of_the_waiting_list(twilio, sid, db
     assert (state["status"], state["queue_result"], state["duration"]) == (final, f"call_{final}", "61")
 
 
+def events_of(db, sid: str, event: str) -> list[dict]:
+    return [fields for _id, fields in db.xrange("ivr:events") if fields["sid"] == sid and fields["event"] == event]
+
+
+@pytest.mark.parametrize("ended", ["bridged", "hangup", "leave"])
+def test_a_final_status_never_overwrites_how_the_wait_ended(twilio, sid, db, ended):
+    enqueue = enqueued(twilio, sid, key=1)
+    twiml(twilio.post(enqueue.get("action"), call_params(sid, QueueResult=ended, QueueTime="30")))
+    twiml(twilio.post(enqueue.get("action"), call_params(sid, QueueResult="error")))  # a late, different report
+
+    for _ in range(2):  # Twilio may repeat the final status callback
+        assert twilio.post("/voice/status", call_params(sid, CallStatus="completed")).status_code == 204
+
+    state = db.hgetall(f"ivr:call:{sid}")
+    assert (state["queue_result"], state["status"]) == (ended, "completed")  # the first report wins
+    assert [e["result"] for e in events_of(db, sid, "dequeued")] == [ended]  # logged once
+
+
+@pytest.mark.parametrize("dial_status", ["completed", "answered"])
+def test_a_call_its_engineer_answered_is_never_logged_as_dequeued(twilio, sid, db, dial_status):
+    dial = twiml(case_for(twilio, sid, EMEA, 1, "30000001")).find("Dial")
+    twiml(twilio.post(dial.get("action"), call_params(sid, DialCallStatus=dial_status, DialCallDuration="300")))
+
+    assert twilio.post("/voice/status", call_params(sid, CallStatus="completed")).status_code == 204
+
+    state = db.hgetall(f"ivr:call:{sid}")
+    assert state["status"] == "completed"
+    assert "queue_result" not in state  # the caller never waited in a queue
+    assert events_of(db, sid, "dequeued") == []
+    assert not waiting(db, "emea-en")
+
+
+def test_a_caller_queued_after_the_engineer_did_not_answer_is_dequeued_once(twilio, sid, db):
+    dial = twiml(case_for(twilio, sid, EMEA, 1, "30000001")).find("Dial")
+    enqueue = twiml(twilio.post(dial.get("action"), call_params(sid, DialCallStatus="no-answer"))).find("Enqueue")
+    twiml(twilio.post(enqueue.get("action"), call_params(sid, QueueResult="bridged", QueueTime="60")))
+
+    twilio.post("/voice/status", call_params(sid, CallStatus="completed"))
+
+    assert [(e["queue"], e["result"]) for e in events_of(db, sid, "dequeued")] == [("emea-en", "bridged")]
+    assert db.hget(f"ivr:call:{sid}", "queue_result") == "bridged"
+
+
+def test_a_retried_case_webhook_keeps_the_caller_joined_once(twilio, sid, db):
+    prompt = choose_language(twilio, sid, EMEA, 1)
+    first = twiml(give_case(twilio, sid, EMEA, prompt, "30000002"))
+    joined = waiting(db, "emea-en")
+    state = db.hgetall(f"ivr:call:{sid}")
+    logged = db.xlen("ivr:events")
+    time.sleep(0.01)  # a deadline recomputed now would differ
+
+    again = twiml(give_case(twilio, sid, EMEA, prompt, "30000002"))  # Twilio retries the same webhook
+
+    assert verbs(again) == verbs(first) == ["Say", "Enqueue"]  # the caller still gets valid TwiML
+    assert again.find("Enqueue").text == "emea-en"
+    assert waiting(db, "emea-en") == joined  # same entry, same deadline
+    assert db.hgetall(f"ivr:call:{sid}") == state
+    assert db.xlen("ivr:events") == logged  # no second "routed" or "enqueued"
+
+
 @pytest.mark.parametrize("progress", ["ringing", "in-progress", "queued"])
 def test_a_progress_status_leaves_the_waiting_caller_in_place(twilio, sid, db, progress):
     enqueued(twilio, sid, key=1)
@@ -916,7 +1097,7 @@ def down_app():
 
 @pytest.mark.parametrize("result", ["queue-full", "leave", "error", "system-error"])
 def test_with_redis_unreachable_a_caller_leaving_the_queue_is_told_and_never_queued_again(down_app, sid, result):
-    reply = Twilio(down_app).post("/voice/queue-result?line=%2B442079460100&lang=en&case=30000002&queue=emea-en",
+    reply = Twilio(down_app).post("/voice/queue-result?line=%2B442079460100&lang=en&queue=emea-en",
                                   call_params(sid, QueueResult=result))
 
     root = twiml(reply)
@@ -949,7 +1130,7 @@ def test_with_redis_unreachable_the_status_callback_is_still_acknowledged(down_a
 
 
 def test_with_redis_unreachable_the_wait_music_still_plays(down_app, sid):
-    reply = Twilio(down_app).post("/voice/wait?line=%2B442079460100&lang=de&case=30000002&queue=emea-de",
+    reply = Twilio(down_app).post("/voice/wait?line=%2B442079460100&lang=de&queue=emea-de",
                                   call_params(sid, QueuePosition="2", QueueTime="5"))
 
     root = twiml(reply)
@@ -957,9 +1138,65 @@ def test_with_redis_unreachable_the_wait_music_still_plays(down_app, sid):
     assert root.find("Gather/Say").get("language") == "de-DE"
 
 
+WAIT_URL_VERBS = {"Say", "Play", "Pause", "Gather", "Redirect", "Leave", "Hangup"}
+"""What Twilio accepts in TwiML for a caller already in a queue: no <Enqueue>, no <Dial>."""
+
+
+@pytest.mark.parametrize("digits", ["1", "2"])
+def test_with_redis_unreachable_a_key_pressed_while_waiting_keeps_the_caller_holding(down_app, sid, digits):
+    wait_url = "/voice/wait?line=%2B442079460100&lang=de&queue=emea-de"
+
+    root = twiml(Twilio(down_app).post("/voice/queue-key?line=%2B442079460100&lang=de&queue=emea-de",
+                                       call_params(sid, Digits=digits)))
+
+    assert {child.tag for child in root} <= WAIT_URL_VERBS
+    assert verbs(root)[-1] == "Redirect"
+    redirect = root.find("Redirect")
+    assert (path_of(redirect.text), query(redirect.text)) == (path_of(wait_url), query(wait_url))
+    assert redirect.get("method") == "POST"
+    if digits == "1":  # the request could not be stored: the caller is told so, and keeps holding
+        assert verbs(root) == ["Say", "Redirect"]
+        assert root.find("Say").get("language") == "de-DE"
+
+
+@pytest.mark.parametrize("waited", ["5", "99999"])
+def test_with_redis_unreachable_the_wait_url_never_enqueues_the_caller_again(down_app, sid, waited):
+    root = twiml(Twilio(down_app).post("/voice/wait?line=%2B442079460100&lang=en&queue=emea-en",
+                                       call_params(sid, QueuePosition="3", QueueTime=waited)))
+
+    assert {child.tag for child in root} <= WAIT_URL_VERBS
+
+
+def test_with_redis_unreachable_a_caller_past_the_maximum_wait_is_not_told_a_callback_was_recorded(down_app, sid):
+    twilio = Twilio(down_app)
+    left = twiml(twilio.post("/voice/wait?line=%2B442079460100&lang=en&queue=emea-en",
+                             call_params(sid, QueuePosition="3", QueueTime="99999")))
+    assert verbs(left) == ["Say", "Leave"]
+
+    done = twiml(twilio.post("/voice/queue-result?line=%2B442079460100&lang=en&queue=emea-en",
+                             call_params(sid, QueueResult="leave", QueueTime="99999")))
+
+    assert verbs(done) == ["Say", "Hangup"]
+    assert done.find("Say").text == QUEUE_FAILED
+
+
+def test_with_redis_unreachable_the_engineer_is_bridged_without_a_whisper(down_app, sid):
+    reply = Twilio(down_app).post(f"/voice/whisper?line=%2B442079460100&lang=en&call={sid}",
+                                  call_params(ENGINEER_LEG, EMEA, ParentCallSid=sid))
+
+    assert verbs(twiml(reply)) == []  # an empty <Response/>: the call is bridged, not dropped
+
+
+def test_a_whisper_for_a_call_with_no_routed_case_bridges_without_one(twilio, sid):
+    reply = twilio.post(f"/voice/whisper?line=%2B442079460100&lang=en&call={sid}",
+                        call_params(ENGINEER_LEG, EMEA, ParentCallSid=sid))
+
+    assert verbs(twiml(reply)) == []
+
+
 @pytest.mark.parametrize("result", ["bridged", "hangup"])
 def test_with_redis_unreachable_a_finished_queue_call_is_not_queued_again(down_app, sid, result):
-    reply = Twilio(down_app).post("/voice/queue-result?line=%2B442079460100&lang=en&case=30000002&queue=emea-en",
+    reply = Twilio(down_app).post("/voice/queue-result?line=%2B442079460100&lang=en&queue=emea-en",
                                   call_params(sid, QueueResult=result, QueueTime="400"))
 
     assert verbs(twiml(reply)) == ["Hangup"]
@@ -967,7 +1204,7 @@ def test_with_redis_unreachable_a_finished_queue_call_is_not_queued_again(down_a
 
 @pytest.mark.parametrize("status", ["completed", "answered"])
 def test_with_redis_unreachable_a_finished_engineer_call_is_not_queued_again(down_app, sid, status):
-    path, _ = _request_for("/voice/dial-result", sid)
+    path = "/voice/dial-result?line=%2B442079460100&lang=en"  # the action of our <Dial>, as it is now
 
     reply = Twilio(down_app).post(path, call_params(sid, DialCallStatus=status, DialCallDuration="300"))
 
@@ -995,12 +1232,13 @@ def test_each_calls_state_is_kept_under_its_sid_with_a_ttl(twilio, sid, db, sett
 
 
 def test_the_state_ttl_comes_from_the_configuration(redis_url, sid):
-    settings = settings_with(calls={"state_ttl": 90})
+    # Not the default (14400): 600..2592000 and longer than queue.max_wait (3600) are accepted.
+    settings = settings_with(calls={"state_ttl": 3700})
     app = build_app(redis_url, settings=settings)
     db = redis.Redis.from_url(redis_url, decode_responses=True)
     try:
         Twilio(app).post("/voice/incoming", call_params(sid, EMEA, CallStatus="ringing"))
-        assert 0 < db.ttl(f"ivr:call:{sid}") <= 90
+        assert 0 < db.ttl(f"ivr:call:{sid}") <= 3700
     finally:
         db.close()
         close_app(app)
@@ -1026,7 +1264,7 @@ def test_two_calls_keep_separate_state(twilio, db):
 ])
 def test_state_written_for_a_call_never_seen_before_still_expires(twilio, sid, db, endpoint, extra):
     # e.g. a caller the fallback URL queued while Redis was down, whose queue ends after it is back
-    path, params = _request_for(endpoint, sid)
+    path, params = _request_for(twilio, endpoint, sid)
 
     twilio.post(path, {**params, **extra})
 
@@ -1042,45 +1280,89 @@ def _our_url(path: str, **args) -> str:
 
 
 @pytest.mark.parametrize("value", ["\x08", "\x00", "\x1b[31m", "a\ufffeb", "3000\x0c0001"])
-def test_control_characters_in_our_own_urls_never_break_the_twiml(twilio, sid, value):
-    whisper = twiml(twilio.post(_our_url("/voice/whisper", line=EMEA, lang="en", case=value, plan=value,
-                                         severity="2"), call_params(sid)))
-    assert verbs(whisper) == ["Say"]
-    assert whisper.find("Say").text.startswith("Support call for case")
+def test_control_characters_in_our_own_urls_never_break_the_twiml(twilio, db, value):
+    # Values that come back to us in our own URLs: the caller's CallSid (the whisper's `call`) and the
+    # queue name. Twilio's CallSids are hex, but nothing here may depend on that.
+    sid = "CA" + value
+    dial = twiml(case_for(twilio, sid, EMEA, 1, "30000001")).find("Dial")
+    whisper_url = dial.find("Client").get("url")
+    assert query(whisper_url)["call"] == sid
 
-    done = twiml(twilio.post(_our_url("/voice/queue-result", line=EMEA, lang="en", case=value, queue="emea-en"),
+    whisper = twiml(twilio.post(whisper_url, call_params(ENGINEER_LEG, EMEA, ParentCallSid=sid)))
+    assert verbs(whisper) == ["Say"]
+    assert whisper.find("Say").text.startswith("Support call for case 3 0 0 0 0 0 0 1.")
+
+    wait = twiml(twilio.post(_our_url("/voice/wait", line=EMEA, lang="en", queue=value),
+                             call_params(sid, QueuePosition="2", QueueTime="5")))
+    assert verbs(wait) == ["Gather"]
+    assert query(wait.find("Gather").get("action"))["queue"] == value  # carried, encoded, not spoken
+
+    done = twiml(twilio.post(_our_url("/voice/queue-result", line=EMEA, lang="en", queue=value),
                              call_params(sid, QueueResult="queue-full")))
     assert verbs(done) == ["Say", "Hangup"]
+    assert done.find("Say").text == callback_recorded("30000001")  # the case from the call's state
+    assert [request["sid"] for request in callbacks(db)] == [sid]
 
 
-@pytest.mark.parametrize(("queue", "deadline", "expected"), [
-    ("emea-de\nX-Injected: 1", "2026-12-01T10:00:00+00:00", "emea-en"),
-    ("emea-xx", "2026-12-01T10:00:00+00:00", "emea-en"),
-    ("emea-", "2026-12-01T10:00:00+00:00", "emea-en"),
-    ("us-en", "2026-12-01T10:00:00+00:00", "emea-en"),
-    ("emea-de", "2026-12-01T10:00:00+00:00", "emea-de"),  # a queue of the line's region is kept
-    ("emea-de", "0001-01-01", "emea-de"),
-    ("emea-de", "not a date", "emea-de"),
+@pytest.mark.parametrize(("queue", "deadline"), [
+    ("emea-de\nX-Injected: 1", "2026-12-01T10:00:00+00:00"),
+    ("emea-xx", "2026-12-01T10:00:00+00:00"),
+    ("us-en", "2026-12-01T10:00:00+00:00"),
+    ("emea-de", "2026-12-01T10:00:00+00:00"),  # even a queue of the line's region
+    ("emea-de", "2000-01-01T00:00:00+00:00"),  # a deadline that would put the caller first
+    ("emea-de", "not a date"),
 ])
-def test_the_dial_result_only_queues_into_a_queue_of_the_lines_region(twilio, db, sid, queue, deadline, expected):
-    started = time.time()
+def test_the_dial_result_takes_the_queue_and_deadline_from_the_calls_state_never_from_the_url(twilio, db, sid,
+                                                                                            queue, deadline):
+    dial = twiml(case_for(twilio, sid, EMEA, 1, "30000001")).find("Dial")
+    routed = json.loads(db.hget(f"ivr:call:{sid}", "fallback"))
+    # A signed URL with more in its query than ours has (Twilio signs whatever URL it requests).
+    forged = dial.get("action") + "&" + urlencode({"queue": queue, "deadline": deadline, "case": "30000002",
+                                                   "engineer": "emea-de", "plan": "premium", "severity": "1",
+                                                   "overflow": "emea-de"})
 
-    reply = twilio.post(_our_url("/voice/dial-result", line=EMEA, lang="en", case="30000001", engineer="emea-en",
-                                 queue=queue, deadline=deadline, plan="production", severity="2", overflow=""),
-                        call_params(sid, DialCallStatus="no-answer"))
+    reply = twilio.post(forged, call_params(sid, DialCallStatus="no-answer"))
 
     root = twiml(reply)
-    assert root.find("Enqueue").text == expected
-    assert reply.headers["X-Ivr-Outcome"] == f"queue:{expected}"
+    assert root.find("Enqueue").text == routed["queue"] == "emea-en"
+    assert reply.headers["X-Ivr-Outcome"] == "queue:emea-en"
     assert "X-Injected" not in reply.headers
-    score = waiting(db, expected)[sid]
-    if deadline.endswith("+00:00"):
-        assert score == datetime.fromisoformat(deadline).timestamp()
-    else:  # no usable deadline: served as due now
-        assert started - 1 <= score <= time.time() + 1
+    assert waiting(db, "emea-en") == {sid: datetime.fromisoformat(routed["deadline"]).timestamp()}
+    assert not waiting(db, "emea-de") and not waiting(db, "us-en")
+    assert query(root.find("Enqueue").get("waitUrl")) == {"line": EMEA, "lang": "en", "queue": "emea-en"}
 
 
-def test_an_engineer_id_outside_ascii_survives_the_signed_round_trip(redis_url, sid):
+@pytest.mark.parametrize("lang", ["en", "de"])
+def test_a_dial_result_for_a_call_with_no_routed_queue_gets_the_fail_safe_not_a_made_up_deadline(redis_url, sid,
+                                                                                                lang):
+    # e.g. the call's state expired or was lost: the caller must not be queued as due now, ahead of everyone.
+    app = build_app(redis_url, strict=False)  # the safety net answers, as in production
+    db = redis.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        reply = Twilio(app).post(f"/voice/dial-result?line=%2B442079460100&lang={lang}",
+                                 call_params(sid, DialCallStatus="no-answer"))
+
+        root = twiml(reply)
+        assert verbs(root) == ["Say", "Enqueue"]
+        assert root.find("Say").get("language") == VOICES[("emea", lang)].say_language
+        if lang == "en":
+            assert root.find("Say").text == TECHNICAL_TROUBLE
+        assert root.find("Enqueue").text == f"emea-{lang}"
+        assert not db.keys("ivr:waiting:*")  # no waiting entry with an invented deadline
+    finally:
+        db.close()
+        close_app(app)
+
+
+NON_LATIN = [
+    ("emea.zoya@kyiv", "Зоя Коваленко", "zoya.kovalenko"),
+    ("apac_haruto-1", "山田 陽翔", "haruto@apac"),
+]
+
+
+@pytest.mark.parametrize(("ident", "name", "identity"), NON_LATIN)
+def test_an_engineer_with_a_non_latin_name_is_rung_and_the_outcome_header_stays_ascii(redis_url, sid, ident, name,
+                                                                                     identity):
     settings = settings_with()
     app = build_app(redis_url, settings=settings)
     db = redis.Redis.from_url(redis_url, decode_responses=True)
@@ -1088,16 +1370,23 @@ def test_an_engineer_id_outside_ascii_survives_the_signed_round_trip(redis_url, 
         load_demo(redis_url, settings)
         client = connect(redis_url)
         store = Store(client)
-        extra = {"engineers": [{"id": "zoë", "name": "Zoë Ångström", "languages": ["en"], "regions": ["emea"],
-                                "client": "zoë", "phone": None, "active": True}],
+        extra = {"engineers": [{"id": ident, "name": name, "languages": ["en"], "regions": ["emea"],
+                                "client": identity, "phone": None, "active": True}],
                  "cases": [{"number": "36000001", "account": "emea-production", "type": "technical",
-                            "severity": 2, "status": "open", "engineer": "zoë"}]}
+                            "severity": 2, "status": "open", "engineer": ident}]}
         assert load_document(store, extra, settings.regions).ok
-        store.set_presence("zoë", "available")
+        store.set_presence(ident, "available")
         client.close()
         twilio = Twilio(app)
-        dial = twiml(case_for(twilio, sid, EMEA, 1, "36000001")).find("Dial")
-        assert dial.find("Client").findtext("Identity") == "zoë"
+        reply = case_for(twilio, sid, EMEA, 1, "36000001")
+        root = twiml(reply)
+        assert verbs(root) == ["Say", "Dial"]
+        assert name in root.find("Say").text  # the name said as stored, in its own script
+        dial = root.find("Dial")
+        assert dial.find("Client").findtext("Identity") == identity
+        outcome = reply.headers["X-Ivr-Outcome"]
+        assert outcome == quote(f"engineer:{ident}", safe=":@")
+        outcome.encode("ascii")  # an HTTP header: never anything gunicorn would refuse
 
         # Twilio requests the action URL exactly as written in our TwiML, and signs that URL.
         reply = twilio.post(dial.get("action"), call_params(sid, DialCallStatus="no-answer"))
@@ -1109,6 +1398,21 @@ def test_an_engineer_id_outside_ascii_survives_the_signed_round_trip(redis_url, 
         close_app(app)
 
 
+def test_an_engineer_id_outside_ascii_is_refused_at_load_naming_the_field(redis_url):
+    settings = settings_with()
+    client = connect(redis_url)
+    try:
+        store = Store(client)
+        extra = {"engineers": [{"id": "zoë", "name": "Zoë Ångström", "languages": ["en"], "regions": ["emea"],
+                                "client": "zoe", "phone": None, "active": True}]}
+        result = load_document(store, extra, settings.regions)
+        assert not result.ok
+        assert [(e.section, e.field) for e in result.errors] == [("engineers", "id")]
+        assert not client.exists("ivr:engineer:zoë")
+    finally:
+        client.close()
+
+
 @pytest.mark.parametrize(("name", "value", "verbs_heard"), [
     ("QueuePosition", "9" * 5000, ["Gather"]),
     ("QueuePosition", "0" * 5000 + "3", ["Gather"]),
@@ -1116,7 +1420,7 @@ def test_an_engineer_id_outside_ascii_survives_the_signed_round_trip(redis_url, 
     ("QueueTime", "0" * 5000 + "5", ["Gather"]),
 ])
 def test_an_absurdly_long_queue_number_is_not_a_server_error(twilio, sid, name, value, verbs_heard):
-    path, _ = _request_for("/voice/wait", sid)
+    path, _ = _request_for(twilio, "/voice/wait", sid)
     params = call_params(sid, QueuePosition="3", QueueTime="5")
     params[name] = value
 
@@ -1140,8 +1444,22 @@ def test_the_built_in_hold_audio_is_a_45_second_telephone_clip_served_without_a_
     reply = twilio.client.get("/audio/hold.wav")
     assert reply.status_code == 200
     assert reply.mimetype == "audio/wav"
-    clip = wave.open(io.BytesIO(reply.get_data()))
-    assert clip.getframerate() == 8000
-    assert 40 <= clip.getnframes() / clip.getframerate() <= 50
+    cache = reply.headers["Cache-Control"]
+    assert "public" in cache and "max-age=86400" in cache
+    body = reply.get_data()
+    assert len(body) < 400_000  # 8-bit mono 8 kHz: about 360 KB, not the 720 KB of 16-bit
+    clip = wave.open(io.BytesIO(body))
+    assert (clip.getframerate(), clip.getsampwidth(), clip.getnchannels()) == (8000, 1, 1)
+    assert clip.getnframes() / clip.getframerate() == 45
     frames = clip.readframes(clip.getnframes())
-    assert max(frames) > 0  # not silence
+    assert max(frames) - min(frames) > 10  # not silence (unsigned 8-bit: silence is a flat 128)
+
+    # Players and caches may ask for part of it, or whether it changed: neither costs the whole clip.
+    part = twilio.client.get("/audio/hold.wav", headers={"Range": "bytes=0-99"})
+    assert part.status_code == 206
+    assert part.get_data() == body[:100]
+    assert part.headers["Content-Range"] == f"bytes 0-99/{len(body)}"
+    etag = reply.headers["ETag"]
+    again = twilio.client.get("/audio/hold.wav", headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    assert again.get_data() == b""

@@ -1,20 +1,27 @@
-"""Property-based: whatever a correctly signed request carries, every webhook answers with TwiML.
+"""Property-based: whatever a correctly signed request carries, every webhook answers with TwiML,
+or with 400 exactly when the request cannot be Twilio's (no CallSid, To or From, or a From/To that
+is not a number, a Client identity, a SIP address or a withheld caller ID).
 
 The app is built STRICT (and TESTING), so an unexpected exception reaches the test instead of being
 turned into fallback TwiML by the safety-net handler: a crash cannot pass as a valid answer.
 """
 from __future__ import annotations
 
+import re
+import uuid
 import xml.etree.ElementTree as ET
 from urllib.parse import urlencode
 
 import pytest
 import redis
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
-from .webhook_support import (BASE, EMEA, EMEA_PARTNER, ENDPOINTS, US, VERBS, Twilio, build_app, close_app,
-                              load_demo, settings_with, sign)
+from .webhook_support import (BASE, CALLER, EMEA, EMEA_PARTNER, ENDPOINTS, US, VERBS, Twilio, build_app,
+                              close_app, load_demo, settings_with, sign)
+
+WAIT_URL_VERBS = {"Say", "Play", "Pause", "Gather", "Redirect", "Leave", "Hangup"}
+"""What Twilio accepts for a caller already in a queue: no <Enqueue>, no <Dial>."""
 
 FUZZ = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -36,10 +43,29 @@ numbers_or_ints = st.one_of(st.integers(0, 10**7).map(str), numbers)
 lines = st.one_of(st.sampled_from(sorted(DEMO.lines) + ["+19995550000", "", "442079460100", "+44 20 7946 0100"]),
                   any_text)
 
+
+def mostly(good, bad):
+    """Draw from `good` four times in five: most requests should get past the shape check."""
+    return st.integers(0, 4).flatmap(lambda n: bad if n == 0 else good)
+
+
+parties = st.one_of(
+    st.just(CALLER),
+    st.sampled_from(["anonymous", "Restricted", "UNKNOWN", "unavailable", "private", "client:anna", "client:a.b@c-d",
+                     "sip:alice@pbx.example.com", "442079460100", "+123456789012345", "+1234567890123456", "+",
+                     "client:", "client:zoë", "sip:", "sip:a b", "anonymous ", "+1 415", "１２３"]),
+    st.text(alphabet="+0123456789", min_size=1, max_size=17),
+    any_text)
+"""Caller ids as Twilio sends them, and near misses: each is accepted or refused by the same rule."""
+
+ROUTED = "CA" + "a" * 32
+"""A CallSid the fixture routes to its engineer: the whisper and dial result find its case."""
+UNROUTED = "CA" + "b" * 32
+
 FORM = {
-    "CallSid": st.one_of(st.just("CA" + "a" * 32), st.just("CA" + "b" * 32), st.just("")),
-    "From": st.one_of(st.just("+14155550123"), any_text),
-    "To": lines,
+    "CallSid": mostly(st.sampled_from([ROUTED, UNROUTED]), st.one_of(st.just(""), odd)),
+    "From": mostly(st.sampled_from([CALLER, "anonymous", "client:anna", "sip:alice@pbx.example.com"]), parties),
+    "To": mostly(st.sampled_from(sorted(DEMO.lines) + ["+19995550000", ""]), st.one_of(lines, parties)),
     "Digits": digits,
     "SpeechResult": speech,
     "Confidence": st.one_of(st.just("0.9"), any_text),
@@ -68,15 +94,47 @@ QUERY = {
     "plan": st.one_of(st.sampled_from(["production", "premium", "basic", "evaluation", "community"]), odd),
     "engineer": st.one_of(st.sampled_from(["emea-en", "zoë", ""]), odd),
     "overflow": st.one_of(st.sampled_from(["", "emea-de"]), odd),
+    "call": st.one_of(st.sampled_from([ROUTED, UNROUTED, ""]), odd),
 }
-forms = st.fixed_dictionaries({}, optional=FORM)
+REQUIRED = ("CallSid", "From", "To")
+"""Fields every Twilio voice request carries: drawn for every form, then sometimes left out."""
+
+
+@st.composite
+def forms(draw) -> dict:
+    form = draw(st.fixed_dictionaries({name: FORM[name] for name in REQUIRED},
+                                      optional={k: v for k, v in FORM.items() if k not in REQUIRED}))
+    # Mostly all three: the refusal is one rule, the answers past it are many.
+    dropped = draw(st.sampled_from([(), (), (), (), ("CallSid",), ("From",), ("To",), REQUIRED]))
+    return {k: v for k, v in form.items() if k not in dropped}
+
+
 queries = st.fixed_dictionaries({}, optional=QUERY)
+
+_ADDRESS = re.compile(r"\+?[0-9]{1,15}|client:[A-Za-z0-9_.@-]{1,121}|sip:[^\s<>\"]{1,256}")
+_WITHHELD = re.compile(r"anonymous|restricted|unknown|unavailable|private", re.IGNORECASE)
+
+
+def twilio_could_send(form: dict) -> bool:
+    """The rule of issue 6 item 8, written from the README and the issue, not from ivr.security.
+
+    A CallSid, a To and a From; From and To each a number (`+` optional, up to 15 ASCII digits),
+    a Client identity, a SIP address or a withheld caller ID; an empty To is allowed.
+    """
+    if not form.get("CallSid") or "To" not in form or "From" not in form:
+        return False
+    return all(_ADDRESS.fullmatch(form[name]) or _WITHHELD.fullmatch(form[name]) or (name == "To" and not form[name])
+               for name in ("From", "To"))
 
 
 @pytest.fixture
 def app(redis_url):
     app = build_app(redis_url, settings=DEMO, strict=True)
     load_demo(redis_url, DEMO)
+    # One call routed to its engineer, so the whisper and the dial result have a case to find.
+    form = {"CallSid": ROUTED, "From": CALLER, "To": EMEA, "Digits": "30000001"}
+    reply = post(app, "/voice/case", form, {"line": EMEA, "lang": "en", "attempt": "1"})
+    assert ET.fromstring(reply.get_data()).find("Dial") is not None
     yield app
     close_app(app)
 
@@ -94,7 +152,12 @@ def post(app, endpoint: str, form: dict, args: dict):
     return Twilio(app).post(path, form, signature=sign(BASE + path, form))
 
 
-def check_answer(endpoint: str, reply) -> ET.Element | None:
+def check_answer(endpoint: str, reply, form: dict) -> ET.Element | None:
+    """Check a reply: 400 exactly when the form cannot be Twilio's, else the step's valid answer."""
+    if not twilio_could_send(form):
+        assert reply.status_code == 400, (reply.status_code, form)
+        assert b"<Response" not in reply.get_data()
+        return None
     if endpoint == "/voice/status":
         assert reply.status_code == 204, reply.status_code
         assert reply.get_data() == b""
@@ -103,7 +166,8 @@ def check_answer(endpoint: str, reply) -> ET.Element | None:
     assert reply.mimetype == "text/xml"
     root = ET.fromstring(reply.get_data())
     assert root.tag == "Response"
-    assert len(root) > 0, "an empty <Response/> leaves the caller in silence"
+    if endpoint != "/voice/whisper":  # an empty whisper bridges the engineer without one
+        assert len(root) > 0, "an empty <Response/> leaves the caller in silence"
     assert {child.tag for child in root} <= VERBS
     for enqueue in root.iter("Enqueue"):
         assert enqueue.text in QUEUES, enqueue.text  # always <region>-<language> of a configured region
@@ -122,11 +186,37 @@ def check_state(db) -> None:
         assert db.ttl(key) > 0, key
 
 
+def calls_and_logs(db) -> tuple:
+    """What a webhook may write: the calls' states, who is waiting, and the two streams."""
+    return ({key: db.hgetall(key) for key in db.scan_iter("ivr:call:*")},
+            {key: db.zrange(key, 0, -1, withscores=True) for key in db.scan_iter("ivr:waiting:*")},
+            db.xlen("ivr:events"), db.xlen("ivr:callbacks"))
+
+
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
 @FUZZ
-@given(form=forms, args=queries)
+@given(form=forms(), args=queries)
+# The call the fixture routed: the whisper finds its case, the dial result its queue and deadline.
+@example(form={"CallSid": ROUTED, "From": CALLER, "To": EMEA, "DialCallStatus": "no-answer", "Digits": "1",
+               "QueueResult": "leave", "QueueTime": "5", "CallStatus": "completed"},
+         args={"line": EMEA, "lang": "en", "call": ROUTED, "queue": "emea-en"})
 def test_every_endpoint_answers_any_signed_request_with_twiml(app, db, endpoint, form, args):
-    check_answer(endpoint, post(app, endpoint, form, args))
+    before = calls_and_logs(db)
+    if (endpoint == "/voice/dial-result" and twilio_could_send(form)
+            and form.get("DialCallStatus") not in ("completed", "answered")
+            and not db.hexists(f"ivr:call:{form['CallSid']}", "fallback")):
+        # No routed queue to fall back to: the fail-safe answer (tested in test_webhooks.py) queues the
+        # caller from configuration, outside the deadline order.
+        event("no routed queue: fail-safe answer")
+        root = check_answer(endpoint, post(app, endpoint, form, args), form)
+        assert root is not None and [child.tag for child in root][-1] == "Enqueue"
+        assert calls_and_logs(db)[1] == before[1]  # nobody queued with a made-up deadline
+        return
+    reply = post(app, endpoint, form, args)
+    root = check_answer(endpoint, reply, form)
+    event(f"HTTP {reply.status_code}" + (", empty <Response/>" if root is not None and len(root) == 0 else ""))
+    if reply.status_code == 400:
+        assert calls_and_logs(db) == before, "a refused request changed something"
     check_state(db)
 
 
@@ -141,8 +231,11 @@ def test_every_endpoint_answers_any_signed_request_with_twiml(app, db, endpoint,
 def test_a_call_through_the_menu_and_case_prompts_never_breaks(app, db, to, presses, spoken):
     """Follow the TwiML like Twilio up to the routing decision: each <Gather> gets the next press
     (None: silence, the <Redirect>); the engineer and queue steps have their own test below."""
-    form = {"CallSid": "CA" + "c" * 32, "From": "+14155550123", "To": to, "CallStatus": "in-progress"}
-    root = check_answer("/voice/incoming", post(app, "/voice/incoming", form, {}))
+    form = {"CallSid": "CA" + uuid.uuid4().hex, "From": CALLER, "To": to, "CallStatus": "in-progress"}
+    root = check_answer("/voice/incoming", post(app, "/voice/incoming", form, {}), form)
+    if root is None:  # refused with 400: a To no Twilio call has
+        assert not db.exists(f"ivr:call:{form['CallSid']}")
+        return
     for press, by_voice in zip(presses, spoken):
         gather = root.find("Gather")
         if gather is None:
@@ -155,22 +248,29 @@ def test_a_call_through_the_menu_and_case_prompts_never_breaks(app, db, to, pres
             key = "SpeechResult" if by_voice else "Digits"
             url, params = gather.get("action"), {**form, key: press}
         reply = Twilio(app).post(url, params)
-        root = check_answer(url.split("?")[0], reply)
+        root = check_answer(url.split("?")[0], reply, params)
     check_state(db)
 
 
 @FUZZ
 @given(status=FORM["DialCallStatus"], wait=st.tuples(numbers_or_ints, numbers_or_ints),
        result=FORM["QueueResult"], key=digits)
+# Each way a callback can be asked for, and a full queue: random values rarely line these up.
+@example(status="no-answer", wait=("2", "10"), result="leave", key="1")
+@example(status="no-answer", wait=("3", "99999"), result="leave", key="")
+@example(status="busy", wait=("2", "10"), result="queue-full", key="2")
+@example(status="no-answer", wait=("2", "10"), result="bridged", key="1")
 def test_the_engineer_and_queue_steps_follow_through_for_any_twilio_values(app, db, status, wait, result, key):
     """Ring the engineer, then whatever Twilio reports, follow <Enqueue> to its wait, key and result."""
-    sid = "CA" + "d" * 32
-    form = {"CallSid": sid, "From": "+14155550123", "To": EMEA}
-    root = check_answer("/voice/case", post(app, "/voice/case", {**form, "Digits": "30000001"},
-                                            {"line": EMEA, "lang": "en", "attempt": "1"}))
+    sid = "CA" + uuid.uuid4().hex  # a call of its own per example: no state left by the one before
+    form = {"CallSid": sid, "From": CALLER, "To": EMEA}
+    case_form = {**form, "Digits": "30000001"}
+    root = check_answer("/voice/case", post(app, "/voice/case", case_form,
+                                            {"line": EMEA, "lang": "en", "attempt": "1"}), case_form)
     dial = root.find("Dial")
     assert dial is not None
-    root = check_answer("/voice/dial-result", Twilio(app).post(dial.get("action"), {**form, "DialCallStatus": status}))
+    params = {**form, "DialCallStatus": status}
+    root = check_answer("/voice/dial-result", Twilio(app).post(dial.get("action"), params), params)
     enqueue = root.find("Enqueue")
     if enqueue is None:
         assert [c.tag for c in root] == ["Hangup"]
@@ -178,13 +278,32 @@ def test_the_engineer_and_queue_steps_follow_through_for_any_twilio_values(app, 
     assert enqueue.text == "emea-en"
     assert sid in db.zrange("ivr:waiting:emea-en", 0, -1)
     position, waited = wait
-    wait_root = check_answer("/voice/wait", Twilio(app).post(enqueue.get("waitUrl"), {
-        **form, "QueuePosition": position, "QueueTime": waited}))
+    params = {**form, "QueuePosition": position, "QueueTime": waited}
+    wait_root = check_answer("/voice/wait", Twilio(app).post(enqueue.get("waitUrl"), params), params)
+    # Already in the queue: the wait URL's answer may hold, gather, redirect or leave, never enqueue again.
+    assert {c.tag for c in wait_root} <= WAIT_URL_VERBS
+    asked = [c.tag for c in wait_root] == ["Say", "Leave"]  # past the maximum wait
     gather = wait_root.find("Gather")
     if gather is not None:
-        check_answer("/voice/queue-key", Twilio(app).post(gather.get("action"), {**form, "Digits": key}))
-    check_answer("/voice/queue-result", Twilio(app).post(enqueue.get("action"), {**form, "QueueResult": result}))
+        params = {**form, "Digits": key}
+        key_root = check_answer("/voice/queue-key", Twilio(app).post(gather.get("action"), params), params)
+        assert {c.tag for c in key_root} <= WAIT_URL_VERBS
+        asked = key == "1"
+        assert [c.tag for c in key_root] == (["Leave"] if asked else ["Redirect"])
+    params = {**form, "QueueResult": result}
+    done = check_answer("/voice/queue-result", Twilio(app).post(enqueue.get("action"), params), params)
     assert sid not in db.zrange("ivr:waiting:emea-en", 0, -1)
+    # A callback request reaches the workers once, and only when the caller left asking for one or the
+    # queue was full; whoever hears it was recorded has one.
+    recorded = [fields for _id, fields in db.xrange("ivr:callbacks") if fields["sid"] == sid]
+    expected = result == "queue-full" or (result == "leave" and asked)
+    event(f"callback {'recorded' if expected else 'not recorded'}" + (", asked" if asked else ""))
+    assert len(recorded) == (1 if expected else 0), (result, asked, recorded)
+    heard = " ".join(say.text or "" for say in done.iter("Say"))
+    if recorded:
+        assert "callback request for case 3 0 0 0 0 0 0 1" in heard
+    else:
+        assert "callback request" not in heard
     check_state(db)
 
 

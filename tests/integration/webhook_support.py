@@ -153,3 +153,34 @@ def keys(redis_url: str) -> set[str]:
         return set(client.keys("*"))
     finally:
         client.close()
+
+
+def snapshot(redis_url: str) -> dict[bytes, tuple]:
+    """Every key with its type and contents, but not its TTL (which moves with the clock).
+
+    Comparing two snapshots tells whether a request changed anything at all, including a field
+    of a hash that already existed or an entry added to a stream.
+    """
+    client = redis.Redis.from_url(redis_url)  # bytes: RQ's job hashes hold pickles, not text
+    try:
+        out = {}
+        for key in client.scan_iter(count=1000):
+            kind = client.type(key)
+            if kind == b"string":
+                value = client.get(key)
+            elif kind == b"hash":
+                value = tuple(sorted(client.hgetall(key).items()))
+            elif kind == b"set":
+                value = tuple(sorted(client.smembers(key)))
+            elif kind == b"zset":
+                value = tuple(client.zrange(key, 0, -1, withscores=True))
+            elif kind == b"list":
+                value = tuple(client.lrange(key, 0, -1))
+            elif kind == b"stream":
+                value = tuple((entry, tuple(sorted(fields.items()))) for entry, fields in client.xrange(key))
+            else:
+                value = None
+            out[key] = (kind, value)
+        return out
+    finally:
+        client.close()
