@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import codecs
-import os
 import sys
 from datetime import time
 from pathlib import Path
@@ -384,17 +383,6 @@ def test_a_directory_given_as_the_file_is_a_configuration_error(tmp_path):
         load_settings(tmp_path)
     assert caught.value.key == "IVR_CONFIG"
     assert f"{tmp_path} is a directory" in str(caught.value)
-
-
-@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root reads any file")
-def test_a_file_without_read_permission_is_a_configuration_error(tmp_path):
-    path = tmp_path / "ivr.toml"
-    path.write_text('portal = "help.example.org"\n', encoding="utf-8")
-    path.chmod(0)
-    with pytest.raises(ConfigError) as caught:
-        load_settings(path)
-    assert caught.value.key == "IVR_CONFIG"
-    assert "cannot be read" in caught.value.reason
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc/self/mem is Linux's")
