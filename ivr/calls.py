@@ -43,6 +43,19 @@ return 1
 """
 """Put a caller in their queue once: a retried webhook keeps the first deadline and logs nothing new."""
 
+_DECIDE = """
+if redis.call('HEXISTS', KEYS[1], 'decision') == 0 then
+  local fields = {}
+  for i = 5, #ARGV do fields[#fields + 1] = ARGV[i] end
+  redis.call('HSET', KEYS[1], unpack(fields))
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'sid', ARGV[1], 'event', 'routed', 'at', ARGV[4],
+             unpack(fields))
+end
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return redis.call('HGET', KEYS[1], 'fallback') or ''
+"""
+"""Record a call's routing decision once: a retried webhook finds the first one, with its deadline."""
+
 _LEAVE = """
 local removed = redis.call('ZREM', KEYS[1], ARGV[1])
 if removed == 0 and ARGV[7] == '1' then return 0 end
@@ -106,6 +119,7 @@ class Calls:
     def __init__(self, client: redis.Redis, ttl: int):
         self.redis, self.ttl = client, ttl
         self._join = client.register_script(_JOIN)
+        self._decide = client.register_script(_DECIDE)
         self._leave = client.register_script(_LEAVE)
         self._callback = client.register_script(_CALLBACK)
 
@@ -136,6 +150,13 @@ class Calls:
         self._write(pipe, sid, event, _clean(fields))
         pipe.hgetall(keys.call(sid))
         return pipe.execute()[-1]
+
+    def decide(self, sid: str, **routed) -> str:
+        """Record where the call was routed, unless it already was; return the stored fallback queue entry."""
+        if not sid:
+            return routed.get("fallback") or ""
+        return self._decide(keys=[keys.call(sid), keys.EVENTS],
+                            args=[sid, self.ttl, keys.EVENTS_MAXLEN, f"{time.time():.3f}", *_pairs(routed)])
 
     def join_queue(self, sid: str, decision: Enqueue, routed: dict | None = None) -> bool:
         """Keep a waiting caller in their queue ordered by deadline, earliest first.

@@ -1,6 +1,7 @@
 """The case number: taken by keypad or speech, looked up, and routed."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from flask import Blueprint, request
@@ -10,7 +11,7 @@ from routing import Enqueue, Refused, queue_name, route
 from routing.records import CASE_NUMBER
 
 from . import prompts
-from .calls import queue_entry
+from .calls import parse_queue_entry, queue_entry
 from .speech import spaced_digits
 from .security import signed
 from .twiml import (CASE_ATTEMPTS, ask_case, case_digits, current_language, current_line, dial, enqueue,
@@ -70,17 +71,21 @@ def number():
                 svc.calls.join_queue(sid, decision, routed)
                 return twiml(enqueue(response, line, language, decision))
             if isinstance(decision, Refused):
-                svc.calls.update(sid, event="routed", **routed)
+                svc.calls.decide(sid, **routed)
                 return twiml(refuse(response, line, language, decision))
             # The queue the caller goes to if the engineer does not answer: kept for the dial's result,
-            # and not the call's queue, since the caller has not waited in it.
-            svc.calls.update(sid, event="routed", engineer=decision.engineer,
-                             fallback=queue_entry(decision.fallback), **routed)
+            # and not the call's queue, since the caller has not waited in it. A retried webhook keeps
+            # the first routing's deadline.
+            stored = svc.calls.decide(sid, engineer=decision.engineer, fallback=queue_entry(decision.fallback),
+                                      **routed)
+            first = parse_queue_entry(stored)
+            if first is not None and first.queue == decision.fallback.queue:
+                decision = replace(decision, fallback=first)
             return twiml(dial(response, line, language, decision, sid))
         problem = voice.text(prompts.CASE_UNKNOWN, case=spaced_digits(digits))
 
     if attempt >= CASE_ATTEMPTS:
-        svc.calls.update(sid, event="routed", decision="refused", reason="case_not_found", case=digits or None)
+        svc.calls.decide(sid, decision="refused", reason="case_not_found", case=digits)
         return twiml(refuse(response, line, language, Refused("case_not_found")))
     say(response, voice, problem)
     return twiml(ask_case(response, line, language, attempt + 1))

@@ -174,3 +174,18 @@ def test_a_replayed_callback_key_and_queue_result_hand_over_one_callback(twilio,
     entries = [fields for _id, fields in db.xrange(keys.CALLBACKS)]
     assert len(entries) == 1
     assert entries[0]["case"] == "30000002" and entries[0]["reason"] == "caller"
+
+
+def test_a_retried_case_webhook_that_rings_the_engineer_keeps_the_first_routing(twilio, sid, db):
+    ask = "/voice/case?line=%2B442079460100&lang=en&attempt=1"
+    first = twiml(twilio.post(ask, call_params(sid, Digits="30000001")))
+    routed = db.hget(keys.call(sid), "fallback")
+    time.sleep(0.01)
+
+    again = twiml(twilio.post(ask, call_params(sid, Digits="30000001")))
+
+    assert verbs(first) == verbs(again) == ["Say", "Dial"]
+    assert db.hget(keys.call(sid), "fallback") == routed
+    deadlines = [p.get("value") for root in (first, again) for p in root.iter("Parameter") if p.get("name") == "deadline"]
+    assert deadlines[0] == deadlines[1]
+    assert len(_events(db, sid, "routed")) == 1
