@@ -24,7 +24,7 @@ from pathlib import Path
 import requests
 from twilio.request_validator import RequestValidator
 
-from ivr.embedded import redis_server_binary
+from ivr.adapters.embedded import redis_server_binary
 
 CONCURRENT = 64
 TOKEN = "bench-" + secrets.token_hex(8)

@@ -12,13 +12,13 @@ from twilio.request_validator import RequestValidator
 
 from workers import QUEUE_NAME
 
-from .breaker import Breaker, end_budget, guarded_client, pinger, start_budget
-from .calls import Calls
+from .adapters.breaker import Breaker, end_budget, guarded_client, pinger, start_budget
+from .adapters.calls import Calls
 from .config import Settings, load_settings
-from .hold import hold_clip
-from .speech import Catalogs
-from .security import BodyLimit, TrustedProxies
-from .store import Store
+from .voice.hold import hold_clip
+from .voice.speech import Catalogs
+from .voice.security import BodyLimit, TrustedProxies
+from .adapters.store import Store
 
 
 class MissingAuthToken(RuntimeError):
@@ -99,7 +99,7 @@ def build(config: dict | None = None) -> Flask:
         if "budget" in g:
             end_budget(g.pop("budget"))
 
-    from . import case, dial, language, queue, status
+    from .voice import case, dial, language, queue, status
 
     for module in (language, case, dial, queue, status):
         app.register_blueprint(module.bp)

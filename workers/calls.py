@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from rq import get_current_job
 
-from ivr import keys
+from ivr.adapters import keys
 
 QUEUE_NAME = "ivr"
 """The RQ queue the webhooks put work on and `ivr worker` serves."""

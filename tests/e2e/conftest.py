@@ -23,7 +23,7 @@ import redis
 import requests
 from twilio.request_validator import RequestValidator
 
-from ivr.simulator import CallResult, CallSimulator, parse_presses
+from ivr.cli.simulator import CallResult, CallSimulator, parse_presses
 from tests.redis_server import free_port
 
 IVR = str(Path(sys.executable).with_name("ivr"))

@@ -21,7 +21,7 @@ import requests
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from ivr.simulator import CallSimulator, parse_presses
+from ivr.cli.simulator import CallSimulator, parse_presses
 from tests.redis_server import free_port
 
 from .conftest import IVR, START_TIMEOUT, TOKEN, US, _stop, at

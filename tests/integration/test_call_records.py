@@ -8,7 +8,7 @@ import pytest
 import redis
 from rq import Queue, SimpleWorker
 
-from ivr import keys
+from ivr.adapters import keys
 from tests.integration.webhook_support import (Twilio, build_app, call_params, close_app, load_demo, settings_with,
                                                twiml, verbs)
 from workers import QUEUE_NAME
@@ -114,7 +114,7 @@ def test_an_unanswered_engineer_requeues_the_caller_with_the_deadline_routing_ga
                              call_params(sid, DialCallStatus="no-answer")))
 
     assert root.find("Enqueue").text == "emea-en"
-    from ivr.calls import parse_queue_entry
+    from ivr.adapters.calls import parse_queue_entry
     assert db.zscore(keys.waiting("emea-en"), sid) == parse_queue_entry(routed).deadline.timestamp()
 
 

@@ -15,9 +15,9 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from ivr.config import load_settings
-from ivr.embedded import USERS_KEY, EmbeddedRedis, Supervisor
-from ivr.runtime import Runtime
-from ivr.store import Store
+from ivr.adapters.embedded import USERS_KEY, EmbeddedRedis, Supervisor
+from ivr.cli.runtime import Runtime
+from ivr.adapters.store import Store
 
 from .conftest import BASE_DOCUMENT, EMEA, document, run_ivr, subprocess_env
 
@@ -222,7 +222,7 @@ def client_for(data_dir: Path) -> redis.Redis:
 
 @pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc to see the server processes")
 def test_the_supervisor_restarts_a_killed_server_on_the_same_data(data_dir, caplog):
-    caplog.set_level(logging.WARNING, logger="ivr.embedded")
+    caplog.set_level(logging.WARNING, logger="ivr.adapters.embedded")
     server = EmbeddedRedis(data_dir).start()
     supervisor = server.supervise(interval=0.1)
     client = client_for(data_dir)
@@ -250,7 +250,7 @@ def test_the_supervisor_restarts_a_killed_server_on_the_same_data(data_dir, capl
 
 @pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc to see the server processes")
 def test_a_stalled_server_is_never_replaced_by_the_supervisor(data_dir, caplog):
-    caplog.set_level(logging.WARNING, logger="ivr.embedded")
+    caplog.set_level(logging.WARNING, logger="ivr.adapters.embedded")
     server = EmbeddedRedis(data_dir).start()
     supervisor = server.supervise(interval=0.1)
     stalled = server_pid(data_dir)
@@ -372,8 +372,9 @@ def test_an_open_data_directory_of_ours_is_tightened(data_dir, umask_022):
 def test_serve_creates_the_demo_token_file_0600_from_the_start(short_dir, redis_url, umask_022, monkeypatch):
     from click.testing import CliRunner
 
-    import ivr.serve
-    from ivr.cli import DEMO_TOKEN_FILE, main
+    import ivr.cli.serve
+    from ivr.cli import main
+    from ivr.cli.commands import DEMO_TOKEN_FILE
 
     data_dir = short_dir / "data"
     token_file = data_dir / DEMO_TOKEN_FILE
@@ -402,7 +403,7 @@ def test_serve_creates_the_demo_token_file_0600_from_the_start(short_dir, redis_
 
     monkeypatch.setattr(os, "chmod", os_chmod)
     monkeypatch.setattr(Path, "chmod", path_chmod)
-    monkeypatch.setattr(ivr.serve, "Server", NoServer)
+    monkeypatch.setattr(ivr.cli.serve, "Server", NoServer)
 
     result = CliRunner().invoke(main, ["--data-dir", str(data_dir), "serve", "--demo"],
                                 env={"REDIS_URL": redis_url, "IVR_CONFIG": "", "TWILIO_AUTH_TOKEN": "fixed-token"},

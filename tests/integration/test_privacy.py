@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from ivr.simulator import CallSimulator, parse_presses
+from ivr.cli.simulator import CallSimulator, parse_presses
 from tests.integration.webhook_support import BASE, TOKEN, build_app, close_app, load_demo, settings_with
 
 US = "+18005550100"

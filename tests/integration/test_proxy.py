@@ -6,7 +6,7 @@ import uuid
 import pytest
 
 from ivr.config import load_settings
-from ivr.security import TrustedProxies
+from ivr.voice.security import TrustedProxies
 
 from .webhook_support import Twilio, build_app, call_params, close_app, twiml, verbs
 

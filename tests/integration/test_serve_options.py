@@ -1,7 +1,7 @@
 """What `ivr serve` tells gunicorn: trust, control socket (issue 6, items 6 and 12)."""
 from gunicorn.config import Config
 
-from ivr.cli import gunicorn_options
+from ivr.cli.serve import gunicorn_options
 from tests.integration.webhook_support import settings_with
 
 

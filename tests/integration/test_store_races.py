@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import threading
 
-from ivr.directory import load_document
-from ivr.store import Store, connect, queues_served
+from ivr.adapters.directory import load_document
+from ivr.adapters.store import Store, connect, queues_served
 
 REGIONS = ("emea",)
 

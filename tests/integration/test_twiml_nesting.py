@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ivr.simulator import CallSimulator, parse_presses
+from ivr.cli.simulator import CallSimulator, parse_presses
 
 from .webhook_support import TOKEN, build_app, close_app, load_demo, settings_with
 

@@ -15,9 +15,9 @@ import pytest
 import redis
 
 from ivr.config import load_settings
-from ivr.directory import load_document
-from ivr.store import Store, connect
-from ivr.voices import VOICES
+from ivr.adapters.directory import load_document
+from ivr.adapters.store import Store, connect
+from ivr.voice.voices import VOICES
 
 from .webhook_support import (BASE, CALLER, DOWN_REDIS, EMEA, EMEA_PARTNER, ENDPOINTS, US, Twilio, build_app,
                               call_params, close_app, keys, load_demo, path_of, query, settings_with, sign, snapshot,

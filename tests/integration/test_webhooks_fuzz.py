@@ -116,7 +116,7 @@ _WITHHELD = re.compile(r"anonymous|restricted|unknown|unavailable|private", re.I
 
 
 def twilio_could_send(form: dict) -> bool:
-    """The rule of issue 6 item 8, written from the README and the issue, not from ivr.security.
+    """The rule of issue 6 item 8, written from the README and the issue, not from ivr.voice.security.
 
     A CallSid, a To and a From; From and To each a number (`+` optional, up to 15 ASCII digits),
     a Client identity, a SIP address or a withheld caller ID; an empty To is allowed.

@@ -14,9 +14,9 @@ from twilio.request_validator import RequestValidator
 
 import ivr
 from ivr.config import DEFAULTS, Settings, _merge, build_settings
-from ivr.demo import demo_document, demo_presence
-from ivr.directory import load_document
-from ivr.store import Store, connect
+from ivr.cli.demo import demo_document, demo_presence
+from ivr.adapters.directory import load_document
+from ivr.adapters.store import Store, connect
 
 TOKEN = "12345678901234567890123456789012"
 """The auth token the test apps are built with (any string works; this one looks like Twilio's)."""

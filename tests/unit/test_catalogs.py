@@ -6,9 +6,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from babel.messages.pofile import read_po
 
-from ivr import prompts
-from ivr.speech import compile_catalog, Catalogs
-from ivr.voices import VOICES
+from ivr.voice import prompts
+from ivr.voice.speech import compile_catalog, Catalogs
+from ivr.voice.voices import VOICES
 from routing.model import LANGUAGES
 
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")

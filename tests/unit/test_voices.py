@@ -2,7 +2,7 @@
 import pytest
 
 from ivr.config import load_settings
-from ivr.voices import VOICES, voice_for
+from ivr.voice.voices import VOICES, voice_for
 
 DOCUMENTED = {
     # Twilio's text-to-speech voice list (Amazon Polly): voice -> its language.

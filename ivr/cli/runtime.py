@@ -7,9 +7,9 @@ from pathlib import Path
 
 import redis
 
-from .config import Settings, load_settings
-from .embedded import EmbeddedRedis, Supervisor, default_data_dir, private_dir
-from .store import COMMAND_TIMEOUT, Store, connect
+from ivr.config import Settings, load_settings
+from ivr.adapters.embedded import EmbeddedRedis, Supervisor, default_data_dir, private_dir
+from ivr.adapters.store import COMMAND_TIMEOUT, Store, connect
 
 
 @dataclass

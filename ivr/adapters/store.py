@@ -17,7 +17,7 @@ from routing.records import Directory
 from . import keys
 
 COMMAND_TIMEOUT = 1.0
-"""Seconds an `ivr` command waits on Redis (the webhooks have their own budget: `ivr.breaker`)."""
+"""Seconds an `ivr` command waits on Redis (the webhooks have their own budget: `ivr.adapters.breaker`)."""
 
 LOAD_CHUNK = 5000
 """Records queued per progress step when loading; the whole load is still one transaction."""
@@ -70,7 +70,7 @@ class UnknownEngineer(LookupError):
 
 
 class Store:
-    """Reads and writes the directory in Redis (key names in `ivr.keys`)."""
+    """Reads and writes the directory in Redis (key names in `ivr.adapters.keys`)."""
 
     _index = {section: keys.index(section) for section in ("accounts", "engineers", "cases")}
 

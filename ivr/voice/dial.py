@@ -8,7 +8,7 @@ from flask import Blueprint, request
 from twilio.twiml.voice_response import VoiceResponse
 
 from . import prompts
-from .calls import parse_queue_entry
+from ivr.adapters.calls import parse_queue_entry
 from .security import signed
 from .status import failsafe
 from .speech import spaced_digits

@@ -9,7 +9,7 @@ from urllib.parse import unquote, urljoin
 
 from twilio.request_validator import RequestValidator
 
-from .twiml import OUTCOME_HEADER
+from ivr.voice.twiml import OUTCOME_HEADER
 
 MAX_STEPS = 40
 """Webhooks one simulated call may make: a flow that needs more is a loop."""

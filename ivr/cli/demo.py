@@ -1,7 +1,7 @@
 """Sample directory data for `ivr serve --demo`: every plan, region, language and outcome."""
 from __future__ import annotations
 
-from .config import Settings
+from ivr.config import Settings
 
 REGION_DIGIT = {"us": "1", "ca": "2", "emea": "3", "apac": "4", "latam": "5"}
 PLANS = ("evaluation", "basic", "production", "premium", "community", "free", "nfr")

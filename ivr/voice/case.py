@@ -11,7 +11,7 @@ from routing import Enqueue, Refused, queue_name, route
 from routing.records import CASE_NUMBER
 
 from . import prompts
-from .calls import parse_queue_entry, queue_entry
+from ivr.adapters.calls import parse_queue_entry, queue_entry
 from .speech import spaced_digits
 from .security import signed
 from .twiml import (CASE_ATTEMPTS, ask_case, case_digits, current_language, current_line, dial, enqueue,

@@ -13,11 +13,11 @@ from routing import customer_timezone, normalize_number, queue_name, route
 from routing.model import PRESENCE_STATES
 from routing.records import CASE_NUMBER
 
-from .config import ConfigError
-from .directory import DocumentError, load_document, read_document
-from .embedded import EmbeddedRedisError
+from ivr.config import ConfigError
+from ivr.adapters.directory import DocumentError, load_document, read_document
+from ivr.adapters.embedded import EmbeddedRedisError
 from .runtime import Runtime
-from .store import UnknownEngineer
+from ivr.adapters.store import UnknownEngineer
 
 LOAD_TIMEOUT = 120.0
 """Seconds a load may wait on Redis: one transaction of a large directory takes a while."""
@@ -205,9 +205,9 @@ def serve(runtime: Runtime, host: str, port: int, workers: int, demo: bool) -> N
     import os
     import secrets
 
-    from .app import build
-    from .logs import configure
-    from .serve import Server
+    from ivr.app import build
+    from ivr.logs import configure
+    from .serve import Server, gunicorn_options
 
     configure()
 
@@ -233,26 +233,6 @@ def serve(runtime: Runtime, host: str, port: int, workers: int, demo: bool) -> N
     click.echo(f"serving on http://{host}:{port} (Redis: {url}; configuration: {runtime.settings.source})")
     runtime.supervise()  # a killed embedded Redis comes back on its data within a second
     Server(lambda: build(config), gunicorn_options(runtime.settings, host, port, workers)).run()
-
-
-def gunicorn_options(settings, host: str, port: int, workers: int) -> dict:
-    """Return gunicorn's settings for `ivr serve`: what it trusts, logs and listens on."""
-    from .logs import mask_handlers
-
-    def masked(_server_or_worker) -> None:  # gunicorn checks a hook takes exactly one argument
-        mask_handlers("gunicorn.error", "gunicorn.access")
-
-    return {
-        "bind": f"{host}:{port}", "workers": workers,
-        # Threads let a worker answer other webhooks while one waits on Redis.
-        "worker_class": "gthread", "threads": 8,
-        "accesslog": "-", "timeout": 30, "graceful_timeout": 5,
-        # X-Forwarded-Proto and friends count from the configured proxies only, as in the app.
-        "forwarded_allow_ips": ",".join(settings.trusted_proxies),
-        # Each `ivr serve` would otherwise share one control socket in $HOME; nothing here uses it.
-        "control_socket_disable": True,
-        "when_ready": masked, "post_worker_init": masked,
-    }
 
 
 def _load_demo(runtime: Runtime, store) -> None:
@@ -308,7 +288,7 @@ def call(runtime: Runtime, to: str, caller: str, press: str, at: str | None, url
 
         simulator = CallSimulator(url, token, send, at)
     else:
-        from .app import build
+        from ivr.app import build
 
         token = token or secrets.token_hex(16)
         _store(runtime)
