@@ -6,13 +6,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import redis
-from flask import Flask, g, request
+from flask import Flask
 from rq import Queue
 from twilio.request_validator import RequestValidator
 
 from workers import QUEUE_NAME
 
-from .adapters.breaker import Breaker, end_budget, guarded_client, pinger, start_budget
+from .adapters.breaker import Breaker, guarded_client, pinger
 from .adapters.calls import Calls
 from .config import Settings, load_settings
 from .voice.hold import hold_clip
@@ -88,21 +88,11 @@ def build(config: dict | None = None) -> Flask:
         app.wsgi_app = TrustedProxies(app.wsgi_app, settings.trusted_proxies)
     app.wsgi_app = BodyLimit(app.wsgi_app, settings.max_body)
 
-    @app.before_request
-    def budget():
-        # Only the webhooks answer a caller; the health checks never touch Redis on this client.
-        if request.path.startswith("/voice/"):
-            g.budget = start_budget()
+    from .voice import bp as voice
+    from .voice.hold import audio
 
-    @app.teardown_request
-    def budget_spent(_error=None):
-        if "budget" in g:
-            end_budget(g.pop("budget"))
-
-    from .voice import case, dial, language, queue, status
-
-    for module in (language, case, dial, queue, status):
-        app.register_blueprint(module.bp)
+    app.register_blueprint(voice)
+    app.register_blueprint(audio)
 
     @app.get("/healthz")
     def healthz():

@@ -13,7 +13,6 @@ from routing.records import CASE_NUMBER
 from . import prompts
 from ivr.adapters.calls import parse_queue_entry, queue_entry
 from .speech import spaced_digits
-from .security import signed
 from .twiml import (CASE_ATTEMPTS, ask_case, case_digits, current_language, current_line, dial, enqueue,
                     number_param, param, refuse, say, services, speaker, twiml)
 
@@ -41,7 +40,6 @@ def now() -> datetime:
 
 
 @bp.post("/voice/case")
-@signed
 def number():
     """Route the call for the case number given, or ask again, up to three attempts."""
     line = current_line()

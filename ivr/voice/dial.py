@@ -9,7 +9,6 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from . import prompts
 from ivr.adapters.calls import parse_queue_entry
-from .security import signed
 from .status import failsafe
 from .speech import spaced_digits
 from .twiml import current_language, current_line, enqueue, param, say, services, speaker, twiml
@@ -22,7 +21,6 @@ ANSWERED = frozenset({"completed", "answered"})
 
 
 @bp.post("/voice/whisper")
-@signed
 def whisper():
     """Tell the engineer, before the bridge, which case and caller this is."""
     line = current_line()
@@ -41,7 +39,6 @@ def whisper():
 
 
 @bp.post("/voice/dial-result")
-@signed
 def result():
     """End the call after the engineer's conversation, or queue the caller without starting over."""
     line = current_line()

@@ -1,11 +1,13 @@
 """The built-in hold audio: a soft chord progression as long as the gap between announcements."""
 from __future__ import annotations
 
+import hashlib
 import io
 import math
 import wave
-import hashlib
 from functools import cache
+
+from flask import Blueprint, send_file
 
 HOLD_SECONDS = 45
 """Length of the built-in clip: the waiting caller hears their position about this often."""
@@ -51,3 +53,13 @@ def hold_clip() -> bytes:
 def hold_etag() -> str:
     """Return the clip's entity tag: the same clip gets the same tag from every server."""
     return hashlib.sha256(hold_clip()).hexdigest()[:32]
+
+
+audio = Blueprint("audio", __name__)
+"""Public media, outside the signed webhooks: Twilio fetches it with a plain GET."""
+
+
+@audio.get("/audio/hold.wav")
+def hold_audio():
+    """Serve the built-in hold audio; it is public, the same for every caller, and cacheable."""
+    return send_file(io.BytesIO(hold_clip()), mimetype="audio/wav", conditional=True, etag=hold_etag(), max_age=86400)

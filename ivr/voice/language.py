@@ -5,7 +5,6 @@ from flask import Blueprint, request, url_for
 from twilio.twiml.voice_response import VoiceResponse
 
 from . import prompts
-from .security import signed
 from .twiml import (GATHER_TIMEOUT, MENU_ATTEMPTS, ask_case, current_line, number_param, param, say, services,
                     speaker, twiml)
 
@@ -14,17 +13,16 @@ bp = Blueprint("language", __name__)
 
 def menu(response: VoiceResponse, line, attempt: int) -> VoiceResponse:
     """Offer the line's languages in menu order, each option in its own language and voice."""
-    action = url_for("language.choose", line=line.number, attempt=attempt)
+    action = url_for("voice.language.choose", line=line.number, attempt=attempt)
     with response.gather(num_digits=1, timeout=GATHER_TIMEOUT, action=action, method="POST") as gather:
         for key, lang in enumerate(line.languages, start=1):
             voice = speaker(line, lang)
             say(gather, voice, voice.text(prompts.LANGUAGE_OPTION, key=key))
-    response.redirect(url_for("language.choose", line=line.number, attempt=attempt, silent=1), method="POST")
+    response.redirect(url_for("voice.language.choose", line=line.number, attempt=attempt, silent=1), method="POST")
     return response
 
 
 @bp.post("/voice/incoming")
-@signed
 def incoming():
     """Answer a new call: welcome, then the language menu (or the case prompt on one-language lines)."""
     line = current_line()
@@ -39,7 +37,6 @@ def incoming():
 
 
 @bp.post("/voice/language")
-@signed
 def choose():
     """Take the menu key: a valid one picks the language; silence or a second wrong one, the first."""
     line = current_line()

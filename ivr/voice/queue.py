@@ -1,16 +1,13 @@
 """Waiting in a language queue: what the caller hears, callbacks, and how the wait ends."""
 from __future__ import annotations
 
-import io
 import logging
 
 import redis
-from flask import Blueprint, request, send_file, url_for
+from flask import Blueprint, request, url_for
 from twilio.twiml.voice_response import VoiceResponse
 
 from . import prompts
-from .hold import hold_clip, hold_etag
-from .security import signed
 from .speech import spaced_digits
 from .twiml import current_language, current_line, number_param, param, say, services, speaker, twiml
 
@@ -31,7 +28,6 @@ def _common():
 
 
 @bp.post("/voice/wait")
-@signed
 def wait():
     """Tell the waiting caller where they stand, offer a callback, then play hold audio."""
     line, language, common = _common()
@@ -50,24 +46,17 @@ def wait():
         response.leave()
         return twiml(response)
     position = number_param("QueuePosition", 1, 1, 10**6)
-    with response.gather(num_digits=1, timeout=1, action=url_for("queue.key", **common), method="POST") as gather:
+    with response.gather(num_digits=1, timeout=1, action=url_for("voice.queue.key", **common), method="POST") as gather:
         if position <= 1:
             say(gather, voice, voice.text(prompts.QUEUE_NEXT))
         else:
             say(gather, voice, voice.plural(prompts.QUEUE_AHEAD, position - 1))
         say(gather, voice, voice.text(prompts.OFFER_CALLBACK, key=CALLBACK_KEY))
-        gather.play(settings.hold_music or url_for("queue.hold_audio", _external=True))
+        gather.play(settings.hold_music or url_for("audio.hold_audio", _external=True))
     return twiml(response)
 
 
-@bp.get("/audio/hold.wav")
-def hold_audio():
-    """Serve the built-in hold audio; it is public, the same for every caller, and cacheable."""
-    return send_file(io.BytesIO(hold_clip()), mimetype="audio/wav", conditional=True, etag=hold_etag(), max_age=86400)
-
-
 @bp.post("/voice/queue-key")
-@signed
 def key():
     """Take a key pressed while waiting: 1 asks for a callback and leaves the queue, anything else keeps waiting.
 
@@ -80,12 +69,11 @@ def key():
         services().calls.ask_callback(param("CallSid"), "caller")
         response.leave()
     else:
-        response.redirect(url_for("queue.wait", **common), method="POST")
+        response.redirect(url_for("voice.queue.wait", **common), method="POST")
     return twiml(response)
 
 
 @bp.post("/voice/queue-result")
-@signed
 def result():
     """Finish the call after its time in the queue, whatever the QueueResult."""
     line, language, _ = _common()

@@ -4,7 +4,6 @@ from __future__ import annotations
 import ipaddress
 import io
 import re
-from functools import wraps
 
 from flask import abort, current_app, request
 from twilio.request_validator import RequestValidator
@@ -72,23 +71,17 @@ def _shaped_like_twilio(form) -> bool:
                for name in ("From", "To"))
 
 
-def signed(view):
-    """Refuse with 403 any request not signed with the account's auth token, 400 one Twilio cannot have sent."""
-
-    @wraps(view)
-    def checked(*args, **kwargs):
-        services = current_app.extensions["ivr"]
-        validator: RequestValidator = services.validator
-        signature = request.headers.get("X-Twilio-Signature", "")
-        params = request.form.to_dict(flat=True) if request.method == "POST" else {}
-        urls = _urls(services.settings.public_url)
-        if not signature or not any(validator.validate(url, params, signature) for url in urls):
-            abort(403)
-        if not _shaped_like_twilio(request.form):
-            abort(400)
-        return view(*args, **kwargs)
-
-    return checked
+def check_request() -> None:
+    """Refuse with 403 a request not signed with the account's auth token, 400 one Twilio cannot have sent."""
+    services = current_app.extensions["ivr"]
+    validator: RequestValidator = services.validator
+    signature = request.headers.get("X-Twilio-Signature", "")
+    params = request.form.to_dict(flat=True) if request.method == "POST" else {}
+    urls = _urls(services.settings.public_url)
+    if not signature or not any(validator.validate(url, params, signature) for url in urls):
+        abort(403)
+    if not _shaped_like_twilio(request.form):
+        abort(400)
 
 
 class BodyLimit:

@@ -1,33 +1,24 @@
-"""Twilio's status callback, the fallback URL, and the safety net for any failed step."""
+"""Twilio's status callback and the fallback URL."""
 from __future__ import annotations
 
 import logging
 import re
 from urllib.parse import parse_qs, urlsplit
 
-import redis
-from flask import Blueprint, Response, current_app, request, url_for
+from flask import Blueprint, request
 from rq.exceptions import DuplicateJobError
-from twilio.twiml.voice_response import VoiceResponse
 
-from routing import queue_name
 from workers import record_call
 
-from . import prompts
-from .security import signed
-from .twiml import current_language, current_line, param, say, services, speaker, twiml
+from .failsafe import WAIT_STEPS, failsafe, fallback_response
+from .twiml import current_language, current_line, param, services, twiml
 
 bp = Blueprint("status", __name__)
 log = logging.getLogger(__name__)
 
 FINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 
-WAIT_STEPS = frozenset({"/voice/wait", "/voice/queue-key"})
-"""Steps Twilio runs for a caller already in a queue: their TwiML may not <Enqueue> or <Dial>."""
-
-
 @bp.post("/voice/status")
-@signed
 def status():
     """Record a call's progress; a finished call leaves any queue it was still waiting in."""
     sid = param("CallSid")
@@ -60,48 +51,7 @@ def _error_line_and_language():
     return line, language if language in line.languages else current_language(line), urlsplit(failed).path
 
 
-def fallback_response(line=None, language=None) -> VoiceResponse:
-    """Put the caller in the line's queue for their language, touching nothing but config."""
-    line = line or current_line()
-    language = language or current_language(line)
-    voice = speaker(line, language)
-    queue = queue_name(line.region, language)
-    response = VoiceResponse()
-    say(response, voice, voice.text(prompts.TECHNICAL_TROUBLE))
-    common = {"line": line.number, "lang": language, "queue": queue}
-    response.enqueue(queue, wait_url=url_for("queue.wait", **common), wait_url_method="POST",
-                     action=url_for("queue.result", **common), method="POST")
-    return response
-
-
-def failsafe(path: str, line=None, language=None) -> Response | tuple:
-    """Answer a step that failed with what is valid there and keeps the caller moving, without Redis."""
-    if path == "/voice/status":
-        return "", 204
-    if not path.startswith("/voice/"):
-        return "", 503
-    line = line or current_line()
-    language = language or current_language(line)
-    voice = speaker(line, language)
-    response = VoiceResponse()
-    if path == "/voice/whisper":
-        return twiml(response)  # the engineer is bridged without the whisper rather than not at all
-    if path in WAIT_STEPS:
-        # Already in the queue: keep holding (wait-URL verbs only), the wait URL comes round again.
-        say(response, voice, voice.text(prompts.TECHNICAL_TROUBLE))
-        common = {"line": line.number, "lang": language, "queue": param("queue")}
-        response.redirect(url_for("queue.wait", **common), method="POST")
-        return twiml(response)
-    if path == "/voice/queue-result":
-        # Never back into the queue from here: a full queue would bounce the caller forever.
-        say(response, voice, voice.text(prompts.QUEUE_FAILED, portal=services().settings.portal))
-        response.hangup()
-        return twiml(response)
-    return twiml(fallback_response(line, language))
-
-
 @bp.post("/voice/fallback")
-@signed
 def fallback():
     """Answer Twilio's fallback URL from configuration alone, in the language the caller chose."""
     line, language, failed_path = _error_line_and_language()
@@ -110,23 +60,3 @@ def fallback():
     if failed_path in (*WAIT_STEPS, "/voice/whisper", "/voice/queue-result"):
         return failsafe(failed_path, line, language)
     return twiml(fallback_response(line, language))
-
-
-@bp.app_errorhandler(redis.RedisError)
-def redis_trouble(error):
-    """Keep the caller moving when Redis fails, with what is valid at this step."""
-    log.error("redis error on %s: %s", request.path, error)
-    return failsafe(request.path)
-
-
-@bp.app_errorhandler(Exception)
-def unexpected(error):
-    """Never give Twilio a 5xx for a caller: log the fault and answer with the step's fail-safe."""
-    from werkzeug.exceptions import HTTPException
-
-    if isinstance(error, HTTPException):
-        return error
-    if current_app.config.get("STRICT"):
-        raise error
-    log.exception("unexpected error on %s", request.path)
-    return failsafe(request.path) if request.path.startswith("/voice/") else ("", 500)

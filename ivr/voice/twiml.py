@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from urllib.parse import quote
 
-from flask import Response, current_app, g, request, url_for
+from flask import Response, current_app, request, url_for
 from twilio.twiml.voice_response import VoiceResponse
 
 from routing import DialEngineer, Enqueue, Line, Refused
@@ -30,11 +31,23 @@ OUTCOME_HEADER = "X-Ivr-Outcome"
 """Where the call went, for `ivr call` and logs: `refused:<reason>`, `engineer:<id>`, `queue:<name>`."""
 
 
-def twiml(response: VoiceResponse) -> Response:
-    reply = Response(str(response), mimetype="text/xml")
-    if "outcome" in g:
+@dataclass(frozen=True)
+class Answer:
+    """TwiML for Twilio and, for `ivr call` and the logs, where the call went."""
+
+    response: VoiceResponse
+    outcome: str | None = None
+    """`refused:<reason>`, `engineer:<id>` or `queue:<name>`."""
+
+
+def twiml(answer: VoiceResponse | Answer) -> Response:
+    """Return the HTTP reply for TwiML, with the call's outcome in a header when there is one."""
+    if isinstance(answer, VoiceResponse):
+        answer = Answer(answer)
+    reply = Response(str(answer.response), mimetype="text/xml")
+    if answer.outcome:
         # Percent-encoded: an HTTP header carries Latin-1 at best, and no line breaks at all.
-        reply.headers[OUTCOME_HEADER] = quote(g.outcome, safe=":@")
+        reply.headers[OUTCOME_HEADER] = quote(answer.outcome, safe=":@")
     return reply
 
 
@@ -98,7 +111,7 @@ _WIDE_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
 def ask_case(response: VoiceResponse, line: Line, language: str, attempt: int) -> VoiceResponse:
     """Ask for the case number by keypad or speech; silence comes back as a counted attempt."""
     voice = speaker(line, language)
-    action = url_for("case.number", line=line.number, lang=language, attempt=attempt)
+    action = url_for("voice.case.number", line=line.number, lang=language, attempt=attempt)
     with response.gather(
         input="dtmf speech",
         num_digits=8,
@@ -110,11 +123,11 @@ def ask_case(response: VoiceResponse, line: Line, language: str, attempt: int) -
         method="POST",
     ) as gather:
         say(gather, voice, voice.text(prompts.ASK_CASE))
-    response.redirect(url_for("case.number", line=line.number, lang=language, attempt=attempt, silent=1), method="POST")
+    response.redirect(url_for("voice.case.number", line=line.number, lang=language, attempt=attempt, silent=1), method="POST")
     return response
 
 
-def refuse(response: VoiceResponse, line: Line, language: str, decision: Refused) -> VoiceResponse:
+def refuse(response: VoiceResponse, line: Line, language: str, decision: Refused) -> Answer:
     """Tell the caller why phone support is refused and what to do instead, then hang up."""
     voice = speaker(line, language)
     settings = services().settings
@@ -122,13 +135,12 @@ def refuse(response: VoiceResponse, line: Line, language: str, decision: Refused
               "case": spaced_digits(decision.case or ""),
               "when": voice.when(decision.next_open) if decision.next_open else ""}
     say(response, voice, voice.text(prompts.REFUSED[decision.reason], **values))
-    g.outcome = f"refused:{decision.reason}"
     response.hangup()
-    return response
+    return Answer(response, f"refused:{decision.reason}")
 
 
 def enqueue(response: VoiceResponse, line: Line, language: str, decision: Enqueue,
-            announce: bool = True) -> VoiceResponse:
+            announce: bool = True) -> Answer:
     """Put the caller in their queue, telling them why when it overflowed."""
     voice = speaker(line, language)
     if decision.overflow_from:
@@ -138,26 +150,24 @@ def enqueue(response: VoiceResponse, line: Line, language: str, decision: Enqueu
         say(response, voice, voice.text(prompts.ENTERING_QUEUE))
     # No case number or deadline in our URLs: Twilio's logs and ours keep URLs; the call's state keeps the rest.
     common = {"line": line.number, "lang": language, "queue": decision.queue}
-    g.outcome = f"queue:{decision.queue}"
     response.enqueue(
         decision.queue,
-        action=url_for("queue.result", **common),
+        action=url_for("voice.queue.result", **common),
         method="POST",
-        wait_url=url_for("queue.wait", **common),
+        wait_url=url_for("voice.queue.wait", **common),
         wait_url_method="POST",
     )
-    return response
+    return Answer(response, f"queue:{decision.queue}")
 
 
-def dial(response: VoiceResponse, line: Line, language: str, decision: DialEngineer, sid: str) -> VoiceResponse:
+def dial(response: VoiceResponse, line: Line, language: str, decision: DialEngineer, sid: str) -> Answer:
     """Ring the case's engineer with a whisper; the dial's action queues the caller if unanswered."""
     voice = speaker(line, language)
     say(response, voice, voice.text(prompts.CONNECTING_ENGINEER, engineer=decision.name))
     # The whisper and the action find the case in the call's state, by the caller's CallSid.
-    whisper = url_for("dial.whisper", line=line.number, lang=language, call=sid)
-    action = url_for("dial.result", line=line.number, lang=language)
+    whisper = url_for("voice.dial.whisper", line=line.number, lang=language, call=sid)
+    action = url_for("voice.dial.result", line=line.number, lang=language)
     fallback = decision.fallback
-    g.outcome = f"engineer:{decision.engineer}"
     with response.dial(action=action, method="POST", timeout=services().settings.dial_timeout,
                        answer_on_bridge=True) as d:
         # Both at once when the engineer has both: whichever answers first takes the call.
@@ -171,4 +181,4 @@ def dial(response: VoiceResponse, line: Line, language: str, decision: DialEngin
                     client.parameter(name=name, value=xml_text(value))
         if decision.phone:
             d.number(xml_text(decision.phone), url=whisper, method="POST")
-    return response
+    return Answer(response, f"engineer:{decision.engineer}")
