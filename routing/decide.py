@@ -1,13 +1,12 @@
 """The routing decision for one call about one case at one moment (SPEC §3–§5)."""
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from .decisions import Decision, DialEngineer, Enqueue, Refused
 from .lines import queue_name
-from .model import OPEN_STATUSES, CaseFile, Line
+from .model import OPEN_STATUSES, CaseFile, Line, Staffing
 from .plans import effective_plan_name
 from .policy import Policy
 
@@ -24,7 +23,7 @@ def route(
     language: str,
     now: datetime,
     policy: Policy,
-    staffed: Callable[[str], bool] | None = None,
+    staffing: Staffing = Staffing(),
 ) -> Decision:
     """Decide where a call about a case goes: refused with a reason, an engineer, or a queue."""
     if now.tzinfo is None:
@@ -62,7 +61,7 @@ def route(
 
     queue = queue_name(line.region, language)
     overflow_from = None
-    if staffed is not None and queue in policy.overflow and not staffed(queue):
+    if queue in policy.overflow and staffing.unstaffed(queue):
         queue, overflow_from = policy.overflow[queue], queue
 
     engineer = case_file.engineer

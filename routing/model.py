@@ -1,6 +1,7 @@
 """The records routing decides on: accounts, engineers, cases and phone lines."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -80,4 +81,14 @@ class CaseFile:
     account: Account | None
     engineer: Engineer | None = None
     presence: str = DEFAULT_PRESENCE
-    extra: dict = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class Staffing:
+    """Whether anyone on shift serves each queue that was looked at (SPEC §5.4 overflow)."""
+
+    on_shift: Mapping[str, bool] = field(default_factory=dict)
+
+    def unstaffed(self, queue: str) -> bool:
+        """Tell whether nobody on shift serves a queue; a queue nobody looked at counts as served."""
+        return self.on_shift.get(queue) is False

@@ -10,7 +10,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from routing import Account, Case, CaseFile, Engineer, queue_name
+from routing import Account, Case, CaseFile, Engineer, Staffing, queue_name
 from routing.model import DEFAULT_PRESENCE, PRESENCE_STATES
 from routing.records import Directory
 
@@ -132,28 +132,31 @@ class Store:
                     progress(len(chunk))
         pipe.execute()
 
-    def case_file(self, number: str, queue: str | None = None) -> CaseFile | None:
-        """Return a case with its account, engineer and presence, in two round trips.
+    def case_file(self, number: str) -> CaseFile | None:
+        """Return a case with its account, engineer and presence."""
+        return self.lookup(number)[0]
 
-        With a queue, `extra["staffed"]` tells whether any engineer on shift serves it.
-        """
+    def lookup(self, number: str, queues: Iterable[str] = ()) -> tuple[CaseFile | None, Staffing]:
+        """Return a case file and whether anyone on shift serves each of the queues, in two round trips."""
+        queues = tuple(queues)
         raw = self.redis.get(self.key("case", number))
         if raw is None:
-            return None
+            return None, Staffing()
         case = Case(**json.loads(raw))
         pipe = self.redis.pipeline(transaction=False)
         pipe.get(self.key("account", case.account))
         if case.engineer:
             pipe.get(self.key("engineer", case.engineer))
             pipe.get(self.key("presence", case.engineer))
-        if queue:
+        for queue in queues:
             pipe.scard(self.key("staff", queue))
         results = pipe.execute()
         account = _account(results[0])
         engineer = _engineer(results[1]) if case.engineer else None
         presence = (results[2] if case.engineer else None) or DEFAULT_PRESENCE
-        extra = {"staffed": bool(results[-1])} if queue else {}
-        return CaseFile(case, account, engineer, presence, extra)
+        staffed = results[len(results) - len(queues):]
+        staffing = Staffing({queue: bool(count) for queue, count in zip(queues, staffed, strict=True)})
+        return CaseFile(case, account, engineer, presence), staffing
 
     def engineer(self, ident: str) -> Engineer | None:
         return _engineer(self.redis.get(self.key("engineer", ident)))

@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 import click
 import redis
 
-from routing import customer_timezone, normalize_number, queue_name, route
+from routing import normalize_number
 from routing.model import PRESENCE_STATES
-from routing.records import CASE_NUMBER
 
 from ivr.config import ConfigError
+from ivr.services.routing import route_call
 from ivr.adapters.directory import DocumentError, load_document, read_document
 from ivr.adapters.embedded import EmbeddedRedisError
 from .runtime import Runtime
@@ -166,13 +166,7 @@ def route_command(runtime: Runtime, case: str, line_number: str, language: str, 
     if language not in line.languages:
         raise click.BadParameter(f"{language!r} is not offered on {line.number} ({', '.join(line.languages)})", param_hint="--language")
     store = _store(runtime)
-    queue = queue_name(line.region, language)
-    overflow_queue = queue if queue in settings.policy.overflow else None
-    case_file = store.case_file(case, overflow_queue) if CASE_NUMBER.match(case) else None
-    tz = customer_timezone(case_file, line) if case_file else ZoneInfo(line.timezone)
-    now = parse_moment(at, tz)
-    staffed = (lambda _q: case_file.extra["staffed"]) if case_file and "staffed" in case_file.extra else None
-    decision = route(case_file, line, language, now, settings.policy, staffed)
+    decision = route_call(store, settings.policy, case, line, language, lambda zone: parse_moment(at, zone)).decision
     out = decision_json(decision)
     if as_json:
         click.echo(json.dumps(out))

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 from flask import Blueprint, request
 from twilio.twiml.voice_response import VoiceResponse
 
-from routing import Enqueue, Refused, queue_name, route
+from ivr.services.routing import route_call
+from routing import Enqueue, Refused
 from routing.records import CASE_NUMBER
 
 from . import prompts
@@ -57,12 +58,9 @@ def number():
     elif not CASE_NUMBER.match(digits):
         problem = voice.text(prompts.CASE_MALFORMED)
     else:
-        queue = queue_name(line.region, language)
-        # Only a queue with an overflow rule needs to know whether anyone is on shift for it.
-        case_file = svc.store.case_file(digits, queue if queue in svc.settings.policy.overflow else None)
-        if case_file is not None:
-            staffed = (lambda _queue: case_file.extra["staffed"]) if "staffed" in case_file.extra else None
-            decision = route(case_file, line, language, now(), svc.settings.policy, staffed)
+        routed_call = route_call(svc.store, svc.settings.policy, digits, line, language, lambda _zone: now())
+        if routed_call.case_file is not None:
+            decision = routed_call.decision
             routed = {"case": digits, "decision": decision.kind, "reason": decision.reason}
             if isinstance(decision, Enqueue):
                 # Recorded with the queue join: one write for the whole step.

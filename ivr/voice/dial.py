@@ -7,6 +7,8 @@ import redis
 from flask import Blueprint, request
 from twilio.twiml.voice_response import VoiceResponse
 
+from ivr.services.routing import ANSWERED, requeue_unanswered
+
 from . import prompts
 from ivr.adapters.calls import parse_queue_entry
 from .status import failsafe
@@ -15,10 +17,6 @@ from .twiml import current_language, current_line, enqueue, param, say, services
 
 bp = Blueprint("dial", __name__)
 log = logging.getLogger(__name__)
-
-ANSWERED = frozenset({"completed", "answered"})
-"""DialCallStatus values meaning the engineer took the call; anything else sends it to the queue."""
-
 
 @bp.post("/voice/whisper")
 def whisper():
@@ -47,17 +45,14 @@ def result():
     status = request.form.get("DialCallStatus", "")
     svc = services()
     response = VoiceResponse()
-    try:
-        state = svc.calls.update_and_get(sid, "dial_result", dial_status=status)
-    except redis.RedisError as error:
-        if status not in ANSWERED:
-            raise  # the safety net queues the caller
-        log.error("redis error recording dial result of %s: %s", sid, error)  # the call is over anyway
-        state = {}
     if status in ANSWERED:
+        try:
+            svc.calls.update(sid, event="dial_result", dial_status=status)
+        except redis.RedisError as error:
+            log.error("redis error recording dial result of %s: %s", sid, error)  # the call is over anyway
         response.hangup()
         return twiml(response)
-    decision = parse_queue_entry(state.get("fallback"))
+    decision = requeue_unanswered(svc.calls, sid, status)
     if decision is None:
         # Without the routed deadline the caller must not jump the queue with a made-up one: the
         # fail-safe answer queues them from configuration, outside the deadline order.
@@ -65,5 +60,4 @@ def result():
         return failsafe(request.path, line, language)
     voice = speaker(line, language)
     say(response, voice, voice.text(prompts.ENGINEER_UNAVAILABLE))
-    svc.calls.join_queue(sid, decision)
     return twiml(enqueue(response, line, language, decision, announce=False))

@@ -1,0 +1,49 @@
+"""Routing a call, and putting a caller back in the queue when their engineer did not answer."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from ivr.adapters.calls import Calls, parse_queue_entry
+from ivr.adapters.store import Store
+from routing import CaseFile, Decision, Enqueue, Line, Policy, Staffing, customer_timezone, queue_name, route
+from routing.records import CASE_NUMBER
+
+ANSWERED = frozenset({"completed", "answered"})
+"""DialCallStatus values meaning the engineer took the call; anything else sends it to the queue."""
+
+
+@dataclass(frozen=True)
+class Routed:
+    case_file: CaseFile | None
+    decision: Decision
+
+
+def route_call(store: Store, policy: Policy, number: str, line: Line, language: str,
+               when: Callable[[ZoneInfo], datetime]) -> Routed:
+    """Decide where a call about a case goes, for the webhook and `ivr route` alike.
+
+    `when` gives the moment, told the customer's time zone (a what-if time may be local to it).
+    """
+    queue = queue_name(line.region, language)
+    # Only a queue with an overflow rule needs to know whether anyone is on shift for it.
+    asked = (queue,) if queue in policy.overflow else ()
+    case_file, staffing = store.lookup(number, asked) if CASE_NUMBER.match(number) else (None, Staffing())
+    zone = customer_timezone(case_file, line) if case_file else ZoneInfo(line.timezone)
+    decision = route(case_file, line, language, when(zone), policy, staffing)
+    return Routed(case_file, decision)
+
+
+def requeue_unanswered(calls: Calls, sid: str, status: str) -> Enqueue | None:
+    """Record that the engineer did not answer and put the caller in the queue routing chose, with its deadline.
+
+    Returns None when the call's routing is lost (its state expired): the caller must then not
+    be given a made-up deadline.
+    """
+    state = calls.update_and_get(sid, "dial_result", dial_status=status)
+    decision = parse_queue_entry(state.get("fallback"))
+    if decision is not None:
+        calls.join_queue(sid, decision)
+    return decision
