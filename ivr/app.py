@@ -2,23 +2,17 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import redis
 from flask import Flask
-from rq import Queue
 from twilio.request_validator import RequestValidator
 
-from workers import QUEUE_NAME
-
-from .adapters.breaker import Breaker, guarded_client, pinger
-from .adapters.calls import Calls
-from .config import Settings, load_settings
+from .config import load_settings
 from .voice.hold import hold_clip
-from .voice.speech import Catalogs
 from .voice.security import BodyLimit, TrustedProxies
-from .adapters.store import Store
+from .voice.speech import Catalogs
+from .wiring import Services
 
 
 class MissingAuthToken(RuntimeError):
@@ -26,19 +20,11 @@ class MissingAuthToken(RuntimeError):
 
 
 @dataclass
-class Services:
-    """What the webhooks use, built once per process by the factory."""
+class WebServices(Services):
+    """What the webhooks use besides the common services, built once per process by the factory."""
 
-    settings: Settings
-    catalogs: Catalogs
-    validator: RequestValidator
-    redis: redis.Redis
-    store: Store
-    calls: Calls
-    jobs: Queue
-    breaker: Breaker
-    ping: Callable[[], bool]
-    """PING on a connection of its own, for health checks."""
+    catalogs: Catalogs | None = None
+    validator: RequestValidator | None = None
     allow_at: bool = False
     """Whether a signed request may name the moment to route at (demo and `ivr call` only)."""
 
@@ -62,23 +48,10 @@ def build(config: dict | None = None) -> Flask:
     if not app.config["REDIS_URL"]:
         raise RuntimeError("REDIS_URL is not set (ivr serve sets it, starting the embedded Redis)")
     settings = app.config["SETTINGS"] or load_settings(app.config["IVR_CONFIG"])
-    url = app.config["REDIS_URL"]
-    ping = pinger(url)
-    breaker = Breaker(ping)
-    client = guarded_client(url, breaker)  # redis-py connects on first command, not here
-    app.extensions["ivr"] = Services(
-        settings=settings,
-        catalogs=Catalogs(),
-        validator=RequestValidator(token),
-        redis=client,
-        store=Store(client),
-        calls=Calls(client, settings.state_ttl),
-        # RQ pickles job data, so it needs a client that returns bytes.
-        jobs=Queue(QUEUE_NAME, connection=guarded_client(url, breaker, decode=False)),
-        breaker=breaker,
-        ping=ping,
-        allow_at=bool(app.config["ALLOW_AT"]),
-    )
+    # Nothing connects until first used.
+    services = WebServices.for_webhooks(settings, app.config["REDIS_URL"], catalogs=Catalogs(),
+                                        validator=RequestValidator(token), allow_at=bool(app.config["ALLOW_AT"]))
+    app.extensions["ivr"] = services
     # Twilio's requests are a few KB: a larger body is refused before anything reads it.
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body
     app.config["MAX_FORM_MEMORY_SIZE"] = settings.max_body
@@ -108,11 +81,11 @@ def build(config: dict | None = None) -> Flask:
 
     def redis_up() -> bool:
         # An open breaker already knows; otherwise one PING on a connection of its own.
-        if breaker.open:
+        if services.breaker.open:
             return False
-        if ping():
+        if services.ping():
             return True
-        breaker.failure(redis.ConnectionError("health check PING failed"))
+        services.breaker.failure(redis.ConnectionError("health check PING failed"))
         return False
 
     return app

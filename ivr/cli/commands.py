@@ -45,7 +45,7 @@ def main(ctx: click.Context, config: str | None, data_dir: str | None) -> None:
 
 def _store(runtime: Runtime, timeout: float | None = None):
     try:
-        store = runtime.store(timeout) if timeout else runtime.store()
+        store = (runtime.services(timeout) if timeout else runtime.services()).store
         store.redis.ping()
     except redis.RedisError as exc:
         fail(f"cannot reach Redis at {runtime.redis_url or runtime.data_dir}: {exc}")
@@ -324,7 +324,8 @@ def worker(runtime: Runtime, burst: bool) -> None:
 
     from workers import QUEUE_NAME
 
+    from ivr.wiring import worker_connection
+
     _store(runtime)
-    # No socket timeout: the worker blocks on the queue between jobs.
-    connection = redis.Redis.from_url(runtime.url())
+    connection = worker_connection(runtime.url())
     Worker([Queue(QUEUE_NAME, connection=connection)], connection=connection).work(burst=burst)

@@ -5,11 +5,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import redis
-
 from ivr.config import Settings, load_settings
 from ivr.adapters.embedded import EmbeddedRedis, Supervisor, default_data_dir, private_dir
-from ivr.adapters.store import COMMAND_TIMEOUT, Store, connect
+from ivr.adapters.store import COMMAND_TIMEOUT
+from ivr.wiring import Services
 
 
 @dataclass
@@ -32,11 +31,9 @@ class Runtime:
             self.embedded = EmbeddedRedis(self.data_dir).start()
         return self.embedded.url
 
-    def redis(self, timeout: float = COMMAND_TIMEOUT) -> redis.Redis:
-        return connect(self.url(), timeout)
-
-    def store(self, timeout: float = COMMAND_TIMEOUT) -> Store:
-        return Store(self.redis(timeout))
+    def services(self, timeout: float = COMMAND_TIMEOUT) -> Services:
+        """Return the command's services (see `ivr.wiring`), on the embedded Redis unless REDIS_URL says."""
+        return Services.for_commands(self.settings, self.url(), timeout)
 
     def private_data_dir(self) -> Path:
         """Create the data directory readable by this user only, and return it."""

@@ -6,7 +6,6 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 from flask import Blueprint, request
-from rq.exceptions import DuplicateJobError
 
 from workers import record_call
 
@@ -33,11 +32,8 @@ def status():
     svc.calls.leave_queue(sid, state.get("queue"), "call_" + call_status, only_if_waiting=True)
     # One job per call however often Twilio repeats the callback; its arguments never change.
     job_id = "record-" + re.sub(r"[^A-Za-z0-9_-]", "_", sid)[:100]
-    try:
-        svc.jobs.enqueue(record_call, sid, float(state["ended_at"]), svc.settings.record_ttl, job_id=job_id,
-                         result_ttl=3600, unique=True)
-    except DuplicateJobError:
-        pass
+    svc.jobs.once(record_call, sid, float(state["ended_at"]), svc.settings.record_ttl, job_id=job_id,
+                  result_ttl=3600)
     return "", 204
 
 

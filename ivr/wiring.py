@@ -1,0 +1,82 @@
+"""The composition root: what each process talks to, built in one place from the settings.
+
+The web app, the `ivr` commands and the worker all build their Redis clients, stores and job
+queue here, so a setting (a timeout, the Redis URL, later the Twilio client) is applied once.
+Nothing connects until it is first used.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import redis
+from rq import Queue
+from rq.exceptions import DuplicateJobError
+
+from workers import QUEUE_NAME
+
+from .adapters.breaker import Breaker, guarded_client, pinger
+from .adapters.calls import Calls
+from .adapters.store import COMMAND_TIMEOUT, Store, connect
+from .config import Settings
+
+
+class Jobs:
+    """The background work queue (RQ): one job per id, however often the same work is asked for."""
+
+    def __init__(self, connection: redis.Redis):
+        # RQ stores job data as bytes, so its client must not decode responses.
+        self.queue = Queue(QUEUE_NAME, connection=connection)
+
+    @property
+    def connection(self) -> redis.Redis:
+        return self.queue.connection
+
+    def once(self, func: Callable, *args, job_id: str, **options) -> bool:
+        """Queue `func(*args)` unless a job with this id exists; return whether it was queued."""
+        try:
+            self.queue.enqueue(func, *args, job_id=job_id, unique=True, **options)
+        except DuplicateJobError:
+            return False
+        return True
+
+
+@dataclass
+class Services:
+    """Everything a process of the service talks to, built once per process."""
+
+    settings: Settings
+    redis: redis.Redis
+    store: Store
+    calls: Calls
+    jobs: Jobs
+    breaker: Breaker | None = None
+    """Webhooks only: fails fast while Redis is known to be down."""
+    ping: Callable[[], bool] | None = None
+    """Webhooks only: PING on a connection of its own, for health checks."""
+
+    @classmethod
+    def for_webhooks(cls, settings: Settings, url: str, **extra) -> Services:
+        """Build for the web app: every Redis command budgeted and behind the circuit breaker."""
+        ping = pinger(url)
+        breaker = Breaker(ping)
+        client = guarded_client(url, breaker)
+        return cls(settings, client, Store(client), Calls(client, settings.state_ttl),
+                   Jobs(guarded_client(url, breaker, decode=False)), breaker, ping, **extra)
+
+    @classmethod
+    def for_commands(cls, settings: Settings, url: str, timeout: float = COMMAND_TIMEOUT) -> Services:
+        """Build for an `ivr` command: plain clients with the command's own timeout."""
+        client = connect(url, timeout)
+        return cls(settings, client, Store(client), Calls(client, settings.state_ttl),
+                   Jobs(connect(url, timeout, decode=False)))
+
+    def close(self) -> None:
+        """Close the connection pools (a test or a command that is done)."""
+        self.redis.close()
+        self.jobs.connection.close()
+
+
+def worker_connection(url: str) -> redis.Redis:
+    """Return the RQ worker's client: bytes, and no socket timeout, since it blocks on the queue between jobs."""
+    return redis.Redis.from_url(url)
