@@ -10,7 +10,8 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from routing import Account, Case, CaseFile, Engineer, Staffing, queue_name
+from routing import Account, Case, CaseFile, Engineer, Staffing
+from routing.dispatch import on_shift, queues_served
 from routing.model import DEFAULT_PRESENCE, PRESENCE_STATES
 from routing.records import Directory
 
@@ -55,14 +56,6 @@ def _engineer(raw: str | None) -> Engineer | None:
     data = json.loads(raw)
     data["languages"], data["regions"] = tuple(data["languages"]), tuple(data["regions"])
     return Engineer(**data)
-
-
-ON_SHIFT = frozenset({"available", "busy"})
-"""Presence states in which an engineer counts as serving their queues (SPEC §5.4)."""
-
-
-def queues_served(engineer: Engineer) -> list[str]:
-    return [queue_name(region, lang) for region in engineer.regions for lang in engineer.languages]
 
 
 class UnknownEngineer(LookupError):
@@ -186,9 +179,9 @@ class Store:
         if before is not None:
             for queue in queues_served(before):
                 pipe.srem(self.key("staff", queue), before.id)
-        on_shift = engineer.active and state in ON_SHIFT
+        serving = on_shift(engineer, state)
         for queue in queues_served(engineer):
-            if on_shift:
+            if serving:
                 pipe.sadd(self.key("staff", queue), engineer.id)
             else:
                 pipe.srem(self.key("staff", queue), engineer.id)

@@ -4,7 +4,8 @@ from __future__ import annotations
 import threading
 
 from ivr.adapters.directory import load_document
-from ivr.adapters.store import Store, connect, queues_served
+from ivr.adapters.store import Store, connect
+from routing.dispatch import queues_served
 
 REGIONS = ("emea",)
 
