@@ -16,7 +16,10 @@ from rq.exceptions import DuplicateJobError
 from workers import QUEUE_NAME
 
 from .adapters.breaker import Breaker, guarded_client, pinger
-from .adapters.calls import Calls
+from .adapters.call_state import CallState
+from .adapters.callbacks import Callbacks
+from .adapters.events import Events
+from .adapters.waiting import Waiting
 from .adapters.store import COMMAND_TIMEOUT, Store, connect
 from .config import Settings
 
@@ -48,7 +51,10 @@ class Services:
     settings: Settings
     redis: redis.Redis
     store: Store
-    calls: Calls
+    calls: CallState
+    waiting: Waiting
+    callbacks: Callbacks
+    events: Events
     jobs: Jobs
     breaker: Breaker | None = None
     """Webhooks only: fails fast while Redis is known to be down."""
@@ -61,20 +67,24 @@ class Services:
         ping = pinger(url)
         breaker = Breaker(ping)
         client = guarded_client(url, breaker)
-        return cls(settings, client, Store(client), Calls(client, settings.state_ttl),
-                   Jobs(guarded_client(url, breaker, decode=False)), breaker, ping, **extra)
+        return cls(settings, client, *_call_adapters(client, settings), Jobs(guarded_client(url, breaker, decode=False)),
+                   breaker, ping, **extra)
 
     @classmethod
     def for_commands(cls, settings: Settings, url: str, timeout: float = COMMAND_TIMEOUT) -> Services:
         """Build for an `ivr` command: plain clients with the command's own timeout."""
         client = connect(url, timeout)
-        return cls(settings, client, Store(client), Calls(client, settings.state_ttl),
-                   Jobs(connect(url, timeout, decode=False)))
+        return cls(settings, client, *_call_adapters(client, settings), Jobs(connect(url, timeout, decode=False)))
 
     def close(self) -> None:
         """Close the connection pools (a test or a command that is done)."""
         self.redis.close()
         self.jobs.connection.close()
+
+
+def _call_adapters(client: redis.Redis, settings: Settings) -> tuple[Store, CallState, Waiting, Callbacks, Events]:
+    state = CallState(client, settings.state_ttl)
+    return Store(client), state, Waiting(client, settings.state_ttl), Callbacks(client, state), Events(client)
 
 
 def worker_connection(url: str) -> redis.Redis:

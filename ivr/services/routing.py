@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from ivr.adapters.calls import Calls, parse_queue_entry
+from ivr.adapters.call_state import CallState
+from ivr.adapters.waiting import Waiting, parse_queue_entry
 from ivr.adapters.store import Store
 from routing import CaseFile, Decision, Enqueue, Line, Policy, Staffing, customer_timezone, queue_name, route
 from routing.records import CASE_NUMBER
@@ -36,7 +37,7 @@ def route_call(store: Store, policy: Policy, number: str, line: Line, language: 
     return Routed(case_file, decision)
 
 
-def requeue_unanswered(calls: Calls, sid: str, status: str) -> Enqueue | None:
+def requeue_unanswered(calls: CallState, waiting: Waiting, sid: str, status: str) -> Enqueue | None:
     """Record that the engineer did not answer and put the caller in the queue routing chose, with its deadline.
 
     Returns None when the call's routing is lost (its state expired): the caller must then not
@@ -45,5 +46,5 @@ def requeue_unanswered(calls: Calls, sid: str, status: str) -> Enqueue | None:
     state = calls.update_and_get(sid, "dial_result", dial_status=status)
     decision = parse_queue_entry(state.get("fallback"))
     if decision is not None:
-        calls.join_queue(sid, decision)
+        waiting.join(sid, decision)
     return decision

@@ -12,7 +12,7 @@ from routing import Enqueue, Refused
 from routing.records import CASE_NUMBER
 
 from . import prompts
-from ivr.adapters.calls import parse_queue_entry, queue_entry
+from ivr.adapters.waiting import parse_queue_entry, queue_entry
 from .speech import spaced_digits
 from .twiml import (CASE_ATTEMPTS, ask_case, case_digits, current_language, current_line, dial, enqueue,
                     number_param, param, refuse, say, services, speaker, twiml)
@@ -64,7 +64,7 @@ def number():
             routed = {"case": digits, "decision": decision.kind, "reason": decision.reason}
             if isinstance(decision, Enqueue):
                 # Recorded with the queue join: one write for the whole step.
-                svc.calls.join_queue(sid, decision, routed)
+                svc.waiting.join(sid, decision, routed)
                 return twiml(enqueue(response, line, language, decision))
             if isinstance(decision, Refused):
                 svc.calls.decide(sid, **routed)

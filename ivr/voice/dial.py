@@ -10,7 +10,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from ivr.services.routing import ANSWERED, requeue_unanswered
 
 from . import prompts
-from ivr.adapters.calls import parse_queue_entry
+from ivr.adapters.waiting import parse_queue_entry
 from .status import failsafe
 from .speech import spaced_digits
 from .twiml import current_language, current_line, enqueue, param, say, services, speaker, twiml
@@ -52,7 +52,7 @@ def result():
             log.error("redis error recording dial result of %s: %s", sid, error)  # the call is over anyway
         response.hangup()
         return twiml(response)
-    decision = requeue_unanswered(svc.calls, sid, status)
+    decision = requeue_unanswered(svc.calls, svc.waiting, sid, status)
     if decision is None:
         # Without the routed deadline the caller must not jump the queue with a made-up one: the
         # fail-safe answer queues them from configuration, outside the deadline order.

@@ -39,7 +39,7 @@ def wait():
         # Nobody holds forever: past the limit the caller leaves with a callback request.
         say(response, voice, voice.text(prompts.LONG_WAIT))
         try:
-            services().calls.ask_callback(param("CallSid"), "max_wait")
+            services().callbacks.ask(param("CallSid"), "max_wait")
         except redis.RedisError as error:
             # Leaving all the same: the queue result tells the caller the request could not be taken.
             log.error("redis error asking a callback for %s: %s", param("CallSid"), error)
@@ -66,7 +66,7 @@ def key():
     line, language, common = _common()
     response = VoiceResponse()
     if request.form.get("Digits") == CALLBACK_KEY:
-        services().calls.ask_callback(param("CallSid"), "caller")
+        services().callbacks.ask(param("CallSid"), "caller")
         response.leave()
     else:
         response.redirect(url_for("voice.queue.wait", **common), method="POST")
@@ -84,11 +84,11 @@ def result():
     response = VoiceResponse()
     case = ""
     try:
-        svc.calls.leave_queue(sid, param("queue"), outcome or "unknown")
+        svc.waiting.leave(sid, param("queue"), outcome or "unknown")
         callback = False
         if outcome in ("leave", "queue-full"):
             case = svc.calls.get(sid).get("case", "")
-            callback = svc.calls.confirm_callback(
+            callback = svc.callbacks.confirm(
                 sid, reason="queue_full" if outcome == "queue-full" else None, case=case,
                 caller=request.form.get("From") or request.form.get("Caller"), line=line.number,
                 language=language, queue=param("queue"))

@@ -29,7 +29,7 @@ def status():
         return "", 204
     state = svc.calls.finish(sid, call_status, duration)
     # Only a caller still waiting leaves here: how a wait ended (bridged, leave…) is never overwritten.
-    svc.calls.leave_queue(sid, state.get("queue"), "call_" + call_status, only_if_waiting=True)
+    svc.waiting.leave(sid, state.get("queue"), "call_" + call_status, only_if_waiting=True)
     # One job per call however often Twilio repeats the callback; its arguments never change.
     job_id = "record-" + re.sub(r"[^A-Za-z0-9_-]", "_", sid)[:100]
     svc.jobs.once(record_call, sid, float(state["ended_at"]), svc.settings.record_ttl, job_id=job_id,

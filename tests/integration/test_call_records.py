@@ -114,7 +114,7 @@ def test_an_unanswered_engineer_requeues_the_caller_with_the_deadline_routing_ga
                              call_params(sid, DialCallStatus="no-answer")))
 
     assert root.find("Enqueue").text == "emea-en"
-    from ivr.adapters.calls import parse_queue_entry
+    from ivr.adapters.waiting import parse_queue_entry
     assert db.zscore(keys.waiting("emea-en"), sid) == parse_queue_entry(routed).deadline.timestamp()
 
 

@@ -1,0 +1,75 @@
+"""A live call's state in Redis, keyed by CallSid: what each step learned, kept for `calls.state_ttl`.
+
+Every write is one atomic round trip, with the event it records; an effect that must happen
+once per call (its routing, its end) is guarded inside Redis, so Twilio's retried and
+duplicated callbacks change nothing twice.
+"""
+from __future__ import annotations
+
+import redis
+
+from . import keys
+from .events import Events, clean, now, pairs
+
+_DECIDE = """
+if redis.call('HEXISTS', KEYS[1], 'decision') == 0 then
+  local fields = {}
+  for i = 5, #ARGV do fields[#fields + 1] = ARGV[i] end
+  redis.call('HSET', KEYS[1], unpack(fields))
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'sid', ARGV[1], 'event', 'routed', 'at', ARGV[4],
+             unpack(fields))
+end
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return redis.call('HGET', KEYS[1], 'fallback') or ''
+"""
+"""Record a call's routing decision once: a retried webhook finds the first one, with its deadline."""
+
+
+class CallState:
+    """Reads and writes what is known about live calls."""
+
+    def __init__(self, client: redis.Redis, ttl: int):
+        self.redis, self.ttl = client, ttl
+        self._decide = client.register_script(_DECIDE)
+
+    def get(self, sid: str) -> dict[str, str]:
+        return self.redis.hgetall(keys.call(sid)) if sid else {}
+
+    def _write(self, pipe, sid: str, event: str | None, fields: dict[str, str]) -> None:
+        if fields:
+            pipe.hset(keys.call(sid), mapping=fields)
+        pipe.expire(keys.call(sid), self.ttl)
+        if event:
+            Events.add(pipe, sid, event, fields)
+
+    def update(self, sid: str, event: str | None = None, **fields) -> None:
+        """Merge fields into a call's state and refresh its TTL, logging an event if named."""
+        if not sid:
+            return
+        pipe = self.redis.pipeline(transaction=True)
+        self._write(pipe, sid, event, clean(fields))
+        pipe.execute()
+
+    def update_and_get(self, sid: str, event: str, **fields) -> dict[str, str]:
+        """Merge fields into a call's state and return the whole state, in one round trip."""
+        if not sid:
+            return {}
+        pipe = self.redis.pipeline(transaction=True)
+        self._write(pipe, sid, event, clean(fields))
+        pipe.hgetall(keys.call(sid))
+        return pipe.execute()[-1]
+
+    def decide(self, sid: str, **routed) -> str:
+        """Record where the call was routed, unless it already was; return the stored fallback queue entry."""
+        if not sid:
+            return routed.get("fallback") or ""
+        return self._decide(keys=[keys.call(sid), keys.EVENTS],
+                            args=[sid, self.ttl, keys.EVENTS_MAXLEN, now(), *pairs(routed)])
+
+    def finish(self, sid: str, status: str, duration: str | None) -> dict[str, str]:
+        """Record a call's final status and return its state; the first report fixes when it ended."""
+        pipe = self.redis.pipeline(transaction=True)
+        self._write(pipe, sid, "status", clean({"status": status, "duration": duration}))
+        pipe.hsetnx(keys.call(sid), "ended_at", now())
+        pipe.hgetall(keys.call(sid))
+        return pipe.execute()[-1]

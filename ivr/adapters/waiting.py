@@ -1,0 +1,120 @@
+"""The callers waiting in each queue, ordered by deadline: the registry dispatch serves from.
+
+Joining and leaving are Lua scripts that write the waiting set, the call's state and the event
+log together; a caller joins once and leaves once, however often Twilio reports it.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import redis
+
+from routing import Enqueue
+
+from . import keys
+from .events import now, pairs
+
+SWEEP = 10
+"""Earliest waiting entries checked on each join: one whose call state has expired is dropped."""
+
+# The sweep reads call-state keys it builds from their prefix: fine on one Redis (or Sentinel),
+# which is all RQ supports; Redis Cluster is not a goal.
+_JOIN = """
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
+for _, member in ipairs(redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[9]) - 1)) do
+  if redis.call('EXISTS', ARGV[10] .. member) == 0 then redis.call('ZREM', KEYS[1], member) end
+end
+if #ARGV > 10 then
+  local fields = {}
+  for i = 11, #ARGV do fields[#fields + 1] = ARGV[i] end
+  redis.call('HSET', KEYS[2], unpack(fields))
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[7], '*', 'sid', ARGV[1], 'event', 'routed', 'at', ARGV[8],
+             unpack(fields))
+end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[6])
+redis.call('HSET', KEYS[2], 'queue', ARGV[4], 'waiting', ARGV[5], 'deadline', ARGV[3])
+redis.call('EXPIRE', KEYS[2], ARGV[6])
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[7], '*', 'sid', ARGV[1], 'event', 'enqueued', 'queue', ARGV[4],
+           'deadline', ARGV[3], 'at', ARGV[8])
+return 1
+"""
+"""Put a caller in their queue once: a retried webhook keeps the first deadline and logs nothing new."""
+
+_LEAVE = """
+local removed = redis.call('ZREM', KEYS[1], ARGV[1])
+if removed == 0 and ARGV[7] == '1' then return 0 end
+local first = redis.call('HSETNX', KEYS[2], 'queue_result', ARGV[3])
+redis.call('EXPIRE', KEYS[2], ARGV[4])
+if first == 1 then
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], '*', 'sid', ARGV[1], 'event', 'dequeued', 'queue', ARGV[2],
+             'result', ARGV[3], 'at', ARGV[6])
+end
+return first
+"""
+"""Take a caller out of their queue; the first way it ended is kept and logged, once."""
+
+def queue_entry(decision: Enqueue) -> str:
+    """Return a queue decision as stored JSON: what dispatch and a later re-queue need."""
+    return json.dumps({"queue": decision.queue, "deadline": decision.deadline.isoformat(), "case": decision.case,
+                       "plan": decision.plan, "severity": decision.severity, "language": decision.language,
+                       "preferred": decision.preferred or "", "overflow_from": decision.overflow_from or ""})
+
+
+def parse_queue_entry(text: str | None) -> Enqueue | None:
+    """Return the queue decision stored by `queue_entry`, or None when it is missing or damaged."""
+    try:
+        data = json.loads(text or "")
+        deadline = datetime.fromisoformat(data["deadline"])
+        if deadline.tzinfo is None:
+            return None
+        return Enqueue(queue=str(data["queue"]), deadline=deadline, case=str(data["case"]), plan=str(data["plan"]),
+                       severity=int(data["severity"]), language=str(data["language"]),
+                       preferred=data.get("preferred") or None, overflow_from=data.get("overflow_from") or None)
+    except (ValueError, TypeError, KeyError):
+        return None
+
+
+
+class Waiting:
+    """Reads and writes the waiting callers of every queue."""
+
+    def __init__(self, client: redis.Redis, ttl: int):
+        self.redis, self.ttl = client, ttl
+        self._join = client.register_script(_JOIN)
+        self._leave = client.register_script(_LEAVE)
+
+    def join(self, sid: str, decision: Enqueue, routed: dict | None = None) -> bool:
+        """Keep a waiting caller in their queue ordered by deadline, earliest first.
+
+        `routed` is the routing decision to record in the same round trip. Returns False when
+        the caller was already waiting (a retried webhook): nothing changes then.
+        """
+        if not sid:
+            return False
+        args = [sid, decision.deadline.timestamp(), decision.deadline.isoformat(), decision.queue,
+                queue_entry(decision), self.ttl, keys.EVENTS_MAXLEN, now(), SWEEP, keys.call("")]
+        return bool(self._join(keys=[keys.waiting(decision.queue), keys.call(sid), keys.EVENTS],
+                               args=args + pairs(routed or {})))
+
+    def leave(self, sid: str, queue: str | None, result: str, *, only_if_waiting: bool = False) -> bool:
+        """Record how a caller's wait ended (bridged, hangup, leave…); the first report wins.
+
+        With `only_if_waiting`, nothing is written unless the caller was still in the queue: a
+        call's final status must not overwrite how its wait ended, nor invent a wait.
+        """
+        if not sid or not queue:
+            return False
+        return bool(self._leave(keys=[keys.waiting(queue), keys.call(sid), keys.EVENTS],
+                                args=[sid, queue, result, self.ttl, keys.EVENTS_MAXLEN, now(),
+                                      "1" if only_if_waiting else "0"]))
+
+
+    def deadline(self, queue: str, sid: str) -> float | None:
+        """Return a waiting caller's deadline (epoch seconds), or None when they are not waiting there."""
+        return self.redis.zscore(keys.waiting(queue), sid)
+
+    def callers(self, queue: str) -> list[str]:
+        """Return the CallSids waiting in a queue, earliest deadline first."""
+        return self.redis.zrange(keys.waiting(queue), 0, -1)
