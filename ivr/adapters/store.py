@@ -186,5 +186,9 @@ class Store:
             else:
                 pipe.srem(self.key("staff", queue), engineer.id)
 
+    def on_shift(self, queue: str) -> set[str]:
+        """Return the engineers on shift who serve a queue (what overflow asks about)."""
+        return self.redis.smembers(self.key("staff", queue))
+
     def presence(self, ident: str) -> str:
         return self.redis.get(self.key("presence", ident)) or DEFAULT_PRESENCE
