@@ -19,8 +19,8 @@ from .adapters.breaker import Breaker, guarded_client, pinger
 from .adapters.call_state import CallState
 from .adapters.callbacks import Callbacks
 from .adapters.events import Events
-from .adapters.waiting import Waiting
 from .adapters.store import COMMAND_TIMEOUT, Store, connect
+from .adapters.waiting import Waiting
 from .config import Settings
 
 

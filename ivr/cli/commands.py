@@ -9,15 +9,15 @@ from zoneinfo import ZoneInfo
 import click
 import redis
 
+from ivr.adapters.directory import DocumentError, load_document, read_document
+from ivr.adapters.embedded import EmbeddedRedisError
+from ivr.adapters.store import UnknownEngineer
+from ivr.config import ConfigError
+from ivr.services.routing import route_call
 from routing import normalize_number
 from routing.model import PRESENCE_STATES
 
-from ivr.config import ConfigError
-from ivr.services.routing import route_call
-from ivr.adapters.directory import DocumentError, load_document, read_document
-from ivr.adapters.embedded import EmbeddedRedisError
 from .runtime import Runtime
-from ivr.adapters.store import UnknownEngineer
 
 LOAD_TIMEOUT = 120.0
 """Seconds a load may wait on Redis: one transaction of a large directory takes a while."""

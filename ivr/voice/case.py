@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 from flask import Blueprint, request
 from twilio.twiml.voice_response import VoiceResponse
 
+from ivr.adapters.waiting import parse_queue_entry, queue_entry
 from ivr.services.routing import route_call
 from routing import Enqueue, Refused
 from routing.records import CASE_NUMBER
 
 from . import prompts
-from ivr.adapters.waiting import parse_queue_entry, queue_entry
 from .speech import spaced_digits
 from .twiml import (CASE_ATTEMPTS, ask_case, case_digits, current_language, current_line, dial, enqueue,
                     number_param, param, refuse, say, services, speaker, twiml)

@@ -7,11 +7,11 @@ import redis
 from flask import Blueprint, request
 from twilio.twiml.voice_response import VoiceResponse
 
+from ivr.adapters.waiting import parse_queue_entry
 from ivr.services.routing import ANSWERED, requeue_unanswered
 
 from . import prompts
-from ivr.adapters.waiting import parse_queue_entry
-from .status import failsafe
+from .failsafe import failsafe
 from .speech import spaced_digits
 from .twiml import current_language, current_line, enqueue, param, say, services, speaker, twiml
 
