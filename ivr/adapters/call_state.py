@@ -35,6 +35,10 @@ class CallState:
     def get(self, sid: str) -> dict[str, str]:
         return self.redis.hgetall(keys.call(sid)) if sid else {}
 
+    def kept_for(self, sid: str) -> int:
+        """Return the seconds a call's state has left (negative when it has no state or no expiry)."""
+        return self.redis.ttl(keys.call(sid))
+
     def _write(self, pipe, sid: str, event: str | None, fields: dict[str, str]) -> None:
         if fields:
             pipe.hset(keys.call(sid), mapping=fields)

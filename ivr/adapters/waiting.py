@@ -118,3 +118,7 @@ class Waiting:
     def callers(self, queue: str) -> list[str]:
         """Return the CallSids waiting in a queue, earliest deadline first."""
         return self.redis.zrange(keys.waiting(queue), 0, -1)
+
+    def kept_for(self, queue: str) -> int:
+        """Return the seconds a queue's waiting list has left (negative when it is empty or has no expiry)."""
+        return self.redis.ttl(keys.waiting(queue))

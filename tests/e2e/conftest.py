@@ -5,6 +5,7 @@ many calls are needed, through the same CallSimulator over real HTTP with `reque
 """
 from __future__ import annotations
 
+import copy
 import json
 import os
 import signal
@@ -12,6 +13,7 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -24,6 +26,8 @@ import requests
 from twilio.request_validator import RequestValidator
 
 from ivr.cli.simulator import CallResult, CallSimulator, parse_presses
+from ivr.config import DEFAULTS, build_settings
+from ivr.wiring import Services
 from tests.redis_server import free_port
 
 IVR = str(Path(sys.executable).with_name("ivr"))
@@ -70,8 +74,18 @@ class Servers:
     def url(self, i: int = 0) -> str:
         return f"http://127.0.0.1:{self.ports[i]}"
 
-    def redis(self) -> redis.Redis:
-        return redis.Redis.from_url(self.redis_url, decode_responses=True)
+    def services(self) -> Services:
+        """The service's own adapters on the servers' Redis (see `services_at`); close with `.close()`."""
+        return services_at(self.redis_url)
+
+
+def services_at(redis_url: str, timeout: float = 2.0) -> Services:
+    """The service's own adapters on a Redis, with the settings `ivr serve` runs with here (the defaults).
+
+    Tests read state through these (`calls`, `waiting`, `callbacks`, `events`, `store`), never by key
+    name: the key layout lives in `ivr.adapters` alone. Close with `.close()`.
+    """
+    return Services.for_commands(build_settings(copy.deepcopy(DEFAULTS)), redis_url, timeout)
 
 
 def _server_env(redis_url: str, data_dir: Path) -> dict:
@@ -238,7 +252,7 @@ def phone(servers, http):
 
 
 @pytest.fixture
-def db(servers):
-    client = servers.redis()
-    yield client
-    client.close()
+def services(servers) -> Iterator[Services]:
+    services = servers.services()
+    yield services
+    services.close()

@@ -16,6 +16,8 @@ from datetime import datetime
 import pytest
 from twilio.request_validator import RequestValidator
 
+from ivr.adapters.records import Records
+
 from .conftest import (logged_webhooks, APAC, CA, CALL_TIMEOUT, DIGIT, EMEA, EMEA_PARTNER, IVR, LANGUAGES, LATAM, LINES, SATURDAY,
                        TOKEN, US, at, ivr_call)
 
@@ -53,17 +55,20 @@ def texts(heard: list[dict]) -> list[str]:
     return [h["text"] for h in heard]
 
 
-def state_of(db, caller: str) -> tuple[str, dict]:
-    """Return the CallSid and live state of the one call placed from a caller's number."""
-    found = [(key.split(":", 2)[2], db.hgetall(key)) for key in db.scan_iter("ivr:call:*")]
+def state_of(services, caller: str, queue: str) -> tuple[str, dict]:
+    """Return the CallSid and live state of the one call from a caller's number waiting in a queue.
+
+    `ivr call` makes up its CallSid and does not print it: the call is found among the queue's callers.
+    """
+    found = [(sid, services.calls.get(sid)) for sid in services.waiting.callers(queue)]
     found = [(sid, state) for sid, state in found if state.get("caller") == caller]
     assert len(found) == 1, found
     return found[0]
 
 
-def deadline_of(db, queue: str, sid: str) -> str | None:
+def deadline_of(services, queue: str, sid: str) -> str | None:
     """Return a waiting caller's deadline as stored in the queue's ordering, or None if not waiting."""
-    score = db.zscore(f"ivr:waiting:{queue}", sid)
+    score = services.waiting.deadline(queue, sid)
     return None if score is None else datetime.fromtimestamp(score).astimezone().isoformat()
 
 
@@ -154,7 +159,7 @@ def test_the_engineer_who_worked_the_case_is_rung_with_a_whisper(servers):
     assert re.search(r"\b2\b", rest), rest
 
 
-def test_an_engineer_who_does_not_answer_passes_the_caller_to_the_queue_without_asking_again(servers, db):
+def test_an_engineer_who_does_not_answer_passes_the_caller_to_the_queue_without_asking_again(servers, services):
     caller = "+15555550201"
     out = ivr_call(servers, US, "1,10000001,n", NOON, caller=caller)
 
@@ -165,52 +170,57 @@ def test_an_engineer_who_does_not_answer_passes_the_caller_to_the_queue_without_
     assert NAMES["en"] in connecting
     assert heard.count(ask) == 1, heard  # the case number was asked for once only
     assert len(set(heard)) == len(heard), heard  # nothing was played twice
-    sid, state = state_of(db, caller)
+    sid, state = state_of(services, caller, "us-en")
     assert state["dial_status"] == "no-answer"
     assert state["queue"] == "us-en"
     # production, severity 2: 180 minutes from 12:00 New York
-    assert same_moment(deadline_of(db, "us-en", sid), "2026-11-18T15:00:00-05:00")
+    assert same_moment(deadline_of(services, "us-en", sid), "2026-11-18T15:00:00-05:00")
 
 
-def test_a_case_without_an_engineer_queues_by_its_deadline(servers, db):
+def test_a_case_without_an_engineer_queues_by_its_deadline(servers, services):
     caller = "+15555550202"
     out = ivr_call(servers, US, "1,10000002", NOON, caller=caller)
 
     assert out["outcome"] == {"kind": "queue", "target": "us-en", "reason": "queue"}
     assert out["whisper"] == []
-    sid, state = state_of(db, caller)
+    sid, state = state_of(services, caller, "us-en")
     # premium, severity 1: 30 minutes
     assert same_moment(state["deadline"], "2026-11-18T12:30:00-05:00")
-    assert same_moment(deadline_of(db, "us-en", sid), "2026-11-18T12:30:00-05:00")
+    assert same_moment(deadline_of(services, "us-en", sid), "2026-11-18T12:30:00-05:00")
     waiting = json.loads(state["waiting"])
     assert (waiting["case"], waiting["plan"], waiting["severity"], waiting["language"]) == ("10000002", "premium", 1, "en")
 
 
-def test_a_busy_engineer_sends_the_caller_to_the_queue_with_a_first_claim(servers, db):
+def test_a_busy_engineer_sends_the_caller_to_the_queue_with_a_first_claim(servers, services):
     caller = "+15555550203"
     out = ivr_call(servers, US, "1,10000003", NOON, caller=caller)
 
     assert out["outcome"] == {"kind": "queue", "target": "us-en", "reason": "queue"}
     assert out["whisper"] == [], "a busy engineer is not rung"
-    sid, state = state_of(db, caller)
+    sid, state = state_of(services, caller, "us-en")
     assert json.loads(state["waiting"])["preferred"] == "us-busy"
     # production, severity 3: 360 minutes
-    assert same_moment(deadline_of(db, "us-en", sid), "2026-11-18T18:00:00-05:00")
+    assert same_moment(deadline_of(services, "us-en", sid), "2026-11-18T18:00:00-05:00")
 
 
-def test_a_waiting_caller_can_leave_a_callback_request(servers, db):
+def test_a_waiting_caller_can_leave_a_callback_request(servers, services):
     caller = "+15555550204"
     out = ivr_call(servers, US, "1,10000002,1", NOON, caller=caller)
 
     assert out["outcome"] == {"kind": "hangup", "target": "us-en", "reason": "callback"}
     assert spaced("10000002") in out["heard"][-1]["text"]
-    sid, state = state_of(db, caller)
+    # The caller has left the queue: their call is found through the one callback request from their number.
+    requests_ = [request for request in services.callbacks.requests() if request["caller"] == caller]
+    assert len(requests_) == 1, requests_
+    request = requests_[0]
+    sid = request["sid"]
+    state = services.calls.get(sid)
+    assert state["caller"] == caller
     assert state["callback"] == "requested"
     assert state["queue_result"] == "leave"
-    assert deadline_of(db, "us-en", sid) is None, "the caller no longer waits in the queue"
-    requests_ = [fields for _id, fields in db.xrange("ivr:callbacks") if fields["sid"] == sid]
-    assert len(requests_) == 1
-    assert (requests_[0]["case"], requests_[0]["caller"], requests_[0]["queue"], requests_[0]["reason"]) == (
+    assert deadline_of(services, "us-en", sid) is None, "the caller no longer waits in the queue"
+    assert [r for r in services.callbacks.requests() if r["sid"] == sid] == [request]
+    assert (request["case"], request["caller"], request["queue"], request["reason"]) == (
         "10000002", caller, "us-en", "caller")
 
 
@@ -262,11 +272,11 @@ def test_three_bad_case_numbers_are_each_answered_before_the_refusal(servers, ph
     ("10000004", at("us", clock="08:00"), "2026-11-18T16:00:00-05:00"),  # 08:00 is open
     ("10000005", at("us", clock="16:59"), "2026-11-19T15:59:00-05:00"),  # evaluation sev 1 counts as 2
 ])
-def test_business_hours_plans_queue_inside_their_hours(servers, phone, db, case, when, deadline):
+def test_business_hours_plans_queue_inside_their_hours(servers, phone, services, case, when, deadline):
     call = phone.call(US, f"1,{case}", when)
 
     assert call.outcome == {"kind": "queue", "target": "us-en", "reason": "queue"}
-    assert same_moment(deadline_of(db, "us-en", call.sid), deadline)
+    assert same_moment(deadline_of(services, "us-en", call.sid), deadline)
 
 
 def test_a_basic_plan_is_refused_at_night(servers, phone):
@@ -289,7 +299,7 @@ def test_the_opening_time_is_said_in_the_callers_language(servers, phone, region
     assert date_text in call.heard[-1]["text"]
 
 
-def test_the_partner_line_offers_english_only_and_serves_round_the_clock(servers, db):
+def test_the_partner_line_offers_english_only_and_serves_round_the_clock(servers, services):
     caller = "+15555550205"
     # A basic-plan partner account gets production-level support: 03:00 on a Saturday is open.
     out = ivr_call(servers, EMEA_PARTNER, "39000001", at("emea", SATURDAY, "03:00"), caller=caller)
@@ -298,9 +308,9 @@ def test_the_partner_line_offers_english_only_and_serves_round_the_clock(servers
     heard = out["heard"]
     assert len(heard) == 5, "welcome, case number, queue announcement, position, callback offer: no menu"
     assert {h["language"] for h in heard} == {"en-GB"}
-    sid, _ = state_of(db, caller)
+    sid, _ = state_of(services, caller, "emea-en")
     # production severity 1: 60 minutes, in the account's zone (Amsterdam, UTC+1)
-    assert same_moment(deadline_of(db, "emea-en", sid), "2026-11-21T05:00:00+01:00")
+    assert same_moment(deadline_of(services, "emea-en", sid), "2026-11-21T05:00:00+01:00")
 
 
 @pytest.mark.parametrize("line,said,case,target", [
@@ -419,7 +429,7 @@ def test_a_call_whose_webhooks_alternate_between_the_servers_reaches_the_enginee
     assert call.result.whisper and call.result.whisper[0]["language"] == "de-DE"
 
 
-def test_an_unanswered_engineer_on_one_server_queues_the_caller_on_the_other(servers, phone, db):
+def test_an_unanswered_engineer_on_one_server_queues_the_caller_on_the_other(servers, phone, services):
     before = [len(logged_webhooks(log)) for log in servers.logs]
     call = phone.call(EMEA, "2,31200001,n", at("emea"), rotate=(1, 0))
 
@@ -428,8 +438,8 @@ def test_an_unanswered_engineer_on_one_server_queues_the_caller_on_the_other(ser
         ["/voice/language", "/voice/whisper", "/voice/wait"], ["/voice/incoming", "/voice/case", "/voice/dial-result"]]
     assert call.paths == ["/voice/incoming", "/voice/language", "/voice/case", "/voice/dial-result"]
     # production severity 2 at 12:00 London: 180 minutes
-    assert same_moment(deadline_of(db, "emea-de", call.sid), "2026-11-18T15:00:00+00:00")
-    assert db.hget(f"ivr:call:{call.sid}", "language") == "de"
+    assert same_moment(deadline_of(services, "emea-de", call.sid), "2026-11-18T15:00:00+00:00")
+    assert services.calls.get(call.sid).get("language") == "de"
 
 
 # --- status callback, fallback, worker --------------------------------------------------------------------
@@ -441,22 +451,22 @@ def signed_post(servers, http, port: int, path: str, params: dict):
     return http.post(url, data=params, headers={"X-Twilio-Signature": signature}, timeout=10)
 
 
-def test_the_status_callback_returns_204_and_a_finished_call_leaves_its_queue(servers, phone, http, db):
+def test_the_status_callback_returns_204_and_a_finished_call_leaves_its_queue(servers, phone, http, services):
     call = phone.call(US, "1,10000002", NOON)
-    assert deadline_of(db, "us-en", call.sid) is not None
+    assert deadline_of(services, "us-en", call.sid) is not None
 
     ringing = signed_post(servers, http, 1, "/voice/status", dict(INCOMING, CallSid=call.sid, CallStatus="in-progress"))
     assert (ringing.status_code, ringing.text) == (204, "")
-    assert deadline_of(db, "us-en", call.sid) is not None, "a call still in progress keeps waiting"
+    assert deadline_of(services, "us-en", call.sid) is not None, "a call still in progress keeps waiting"
 
     done = signed_post(servers, http, 0, "/voice/status", dict(INCOMING, CallSid=call.sid, CallStatus="completed",
                                                                CallDuration="42"))
     assert (done.status_code, done.text) == (204, "")
-    assert deadline_of(db, "us-en", call.sid) is None
-    assert db.hget(f"ivr:call:{call.sid}", "status") == "completed"
+    assert deadline_of(services, "us-en", call.sid) is None
+    assert services.calls.get(call.sid).get("status") == "completed"
 
 
-def test_nobody_holds_past_the_longest_wait(servers, phone, http, db):
+def test_nobody_holds_past_the_longest_wait(servers, phone, http, services):
     call = phone.call(US, "1,10000002", NOON)
     queued = "?line=%2B18005550100&lang=en&queue=us-en"
     params = dict(INCOMING, CallSid=call.sid, CallStatus="in-progress", QueueTime="3600", QueuePosition="4")
@@ -468,7 +478,7 @@ def test_nobody_holds_past_the_longest_wait(servers, phone, http, db):
     ended = signed_post(servers, http, 0, "/voice/queue-result" + queued, dict(params, QueueResult="leave"))
     assert ended.status_code == 200 and spaced("10000002") in ended.text
 
-    requests_ = [fields for _id, fields in db.xrange("ivr:callbacks") if fields["sid"] == call.sid]
+    requests_ = [request for request in services.callbacks.requests() if request["sid"] == call.sid]
     assert [(r["reason"], r["case"], r["queue"]) for r in requests_] == [("max_wait", "10000002", "us-en")]
 
 
@@ -479,12 +489,13 @@ def test_the_fallback_url_queues_the_caller(servers, http):
     assert "<Enqueue" in reply.text and ">emea-en</Enqueue>" in reply.text
 
 
-def test_the_worker_keeps_a_record_of_each_finished_call(servers, phone, http, db):
+def test_the_worker_keeps_a_record_of_each_finished_call(servers, phone, http, services):
     call = phone.call(US, "1,10000003", NOON)
     done = signed_post(servers, http, 1, "/voice/status", dict(INCOMING, CallSid=call.sid, CallStatus="completed",
                                                                CallDuration="7"))
     assert done.status_code == 204
-    assert not db.exists(f"ivr:record:{call.sid}"), "the webhook only queues the work"
+    records = Records(services.redis)
+    assert records.get(call.sid) == {}, "the webhook only queues the work"
 
     env = dict(os.environ, REDIS_URL=servers.redis_url, IVR_DATA_DIR=str(servers.data_dirs[0]))
     env.pop("IVR_CONFIG", None)
@@ -492,9 +503,9 @@ def test_the_worker_keeps_a_record_of_each_finished_call(servers, phone, http, d
                             text=True, timeout=CALL_TIMEOUT, check=False)
 
     assert worker.returncode == 0, worker.stderr
-    record = db.hgetall(f"ivr:record:{call.sid}")
+    record = records.get(call.sid)
     assert record["sid"] == call.sid
     assert (record["case"], record["queue"], record["status"], record["duration"]) == ("10000003", "us-en",
                                                                                         "completed", "7")
     assert "waiting" not in record
-    assert db.zscore("ivr:calls", call.sid) is not None
+    assert records.ended_at(call.sid) is not None

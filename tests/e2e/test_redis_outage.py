@@ -24,7 +24,7 @@ from redis.retry import Retry
 from ivr.cli.simulator import CallSimulator, parse_presses
 from tests.redis_server import free_port
 
-from .conftest import IVR, START_TIMEOUT, TOKEN, US, _stop, at
+from .conftest import IVR, START_TIMEOUT, TOKEN, US, _stop, at, services_at
 
 NOON = at("us")
 QUEUED = ("1,10000002", {"kind": "queue", "target": "us-en", "reason": "queue"})  # premium, open
@@ -136,11 +136,11 @@ def test_a_killed_embedded_redis_is_back_within_5_s_and_health_tells_the_truth(s
     assert health(base) == (200, {"status": "ok", "redis": "up"}, 200, {"ready": True})
     assert place(base, session, QUEUED[0]) == QUEUED[1]
     # The same data directory: the waiting callers and directory survived in the AOF.
-    client = redis.Redis(unix_socket_path=str(data_dir / "redis.sock"), decode_responses=True, socket_timeout=2)
+    services = services_at(f"unix://{data_dir / 'redis.sock'}")
     try:
-        assert client.zcard("ivr:waiting:us-en") >= 2
+        assert len(services.waiting.callers("us-en")) >= 2
     finally:
-        client.close()
+        services.close()
     assert int((data_dir / "redis.pid").read_text()) != killed
     assert "(restart 1)" in log.read_text(errors="replace")
     session.close()

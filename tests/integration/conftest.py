@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,9 @@ import redis
 from click.testing import CliRunner
 
 from ivr.cli import main
+from ivr.wiring import Services
+
+from .webhook_support import services_at
 
 ROOT = Path(__file__).resolve().parents[2]
 IVR = str(Path(sys.executable).with_name("ivr"))
@@ -166,6 +170,13 @@ class Ivr:
 @pytest.fixture
 def ivr(redis_url, tmp_path) -> Ivr:
     return Ivr(redis_url, tmp_path)
+
+
+@pytest.fixture
+def services(redis_url) -> Iterator[Services]:
+    """The service's own adapters on the test's Redis (default settings), closed after the test."""
+    with services_at(redis_url) as services:
+        yield services
 
 
 @pytest.fixture

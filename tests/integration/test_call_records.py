@@ -9,6 +9,8 @@ import redis
 from rq import Queue, SimpleWorker
 
 from ivr.adapters import keys
+from ivr.adapters.records import Records
+from ivr.adapters.waiting import parse_queue_entry
 from tests.integration.webhook_support import (Twilio, build_app, call_params, close_app, load_demo, settings_with,
                                                twiml, verbs)
 from workers import QUEUE_NAME
@@ -35,19 +37,13 @@ def twilio(app) -> Twilio:
 
 
 @pytest.fixture
-def db(redis_url):
-    client = redis.Redis.from_url(redis_url, decode_responses=True)
-    yield client
-    client.close()
+def records(services) -> Records:
+    return Records(services.redis)
 
 
 @pytest.fixture
 def sid() -> str:
     return "CA" + uuid.uuid4().hex
-
-
-def _events(db, sid: str, event: str) -> list[dict]:
-    return [fields for _id, fields in db.xrange(keys.EVENTS) if fields["sid"] == sid and fields["event"] == event]
 
 
 def _queue_in_german(twilio, sid, case="30000002"):
@@ -73,119 +69,123 @@ def test_repeated_final_status_callbacks_queue_one_record_job(twilio, sid, redis
     jobs.connection.close()
 
 
-def test_a_queued_bridged_and_completed_call_leaves_its_queue_once_and_keeps_how_it_ended(twilio, sid, db):
+def test_a_queued_bridged_and_completed_call_leaves_its_queue_once_and_keeps_how_it_ended(twilio, sid, services):
     _queue_in_german(twilio, sid)
     twilio.post(f"/voice/queue-result?{DE}", call_params(sid, QueueResult="bridged", QueueTime="40"))
     twilio.post(f"/voice/queue-result?{DE}", call_params(sid, QueueResult="bridged", QueueTime="40"))  # a retry
     twilio.post("/voice/status", call_params(sid, CallStatus="completed", CallDuration="300"))
 
-    assert [e["result"] for e in _events(db, sid, "dequeued")] == ["bridged"]
-    state = db.hgetall(keys.call(sid))
+    assert [e["result"] for e in services.events.of(sid, "dequeued")] == ["bridged"]
+    state = services.calls.get(sid)
     assert (state["queue_result"], state["status"]) == ("bridged", "completed")
 
 
-def test_a_caller_who_hangs_up_while_waiting_is_taken_out_by_the_final_status(twilio, sid, db):
+def test_a_caller_who_hangs_up_while_waiting_is_taken_out_by_the_final_status(twilio, sid, services):
     _queue_in_german(twilio, sid)
 
     twilio.post("/voice/status", call_params(sid, CallStatus="completed", CallDuration="30"))
 
-    assert sid not in db.zrange(keys.waiting("emea-de"), 0, -1)
-    assert [e["result"] for e in _events(db, sid, "dequeued")] == ["call_completed"]
+    assert sid not in services.waiting.callers("emea-de")
+    assert [e["result"] for e in services.events.of(sid, "dequeued")] == ["call_completed"]
 
 
-def test_a_call_answered_by_its_engineer_is_not_recorded_as_a_wait(twilio, sid, db, redis_url):
+def test_a_call_answered_by_its_engineer_is_not_recorded_as_a_wait(twilio, sid, services, records, redis_url):
     root = twiml(twilio.post("/voice/case?line=%2B442079460100&lang=en&attempt=1", call_params(sid, Digits="30000001")))
     assert verbs(root)[-1] == "Dial"
     twilio.post("/voice/dial-result?line=%2B442079460100&lang=en", call_params(sid, DialCallStatus="completed"))
     twilio.post("/voice/status", call_params(sid, CallStatus="completed", CallDuration="300"))
     _run_jobs(redis_url)
 
-    record = db.hgetall(keys.record(sid))
+    record = records.get(sid)
     assert record["engineer"] == "emea-en" and record["dial_status"] == "completed"
     assert "queue_result" not in record and "queue" not in record
-    assert _events(db, sid, "dequeued") == []
+    assert services.events.of(sid, "dequeued") == []
 
 
-def test_an_unanswered_engineer_requeues_the_caller_with_the_deadline_routing_gave(twilio, sid, db):
+def test_an_unanswered_engineer_requeues_the_caller_with_the_deadline_routing_gave(twilio, sid, services):
     twiml(twilio.post("/voice/case?line=%2B442079460100&lang=en&attempt=1", call_params(sid, Digits="30000001")))
-    routed = db.hget(keys.call(sid), "fallback")
+    routed = services.calls.get(sid)["fallback"]
 
     root = twiml(twilio.post("/voice/dial-result?line=%2B442079460100&lang=en",
                              call_params(sid, DialCallStatus="no-answer")))
 
     assert root.find("Enqueue").text == "emea-en"
-    from ivr.adapters.waiting import parse_queue_entry
-    assert db.zscore(keys.waiting("emea-en"), sid) == parse_queue_entry(routed).deadline.timestamp()
+    assert services.waiting.deadline("emea-en", sid) == parse_queue_entry(routed).deadline.timestamp()
 
 
-def test_an_unanswered_engineer_whose_routing_was_lost_never_jumps_the_queue(twilio, sid, db):
+def test_an_unanswered_engineer_whose_routing_was_lost_never_jumps_the_queue(twilio, sid, services):
     """Without the routed deadline, the caller is queued by the fail-safe answer: no made-up deadline of 'now'."""
     twiml(twilio.post("/voice/case?line=%2B442079460100&lang=en&attempt=1", call_params(sid, Digits="30000001")))
-    db.hdel(keys.call(sid), "fallback")
+    services.redis.hdel(keys.call(sid), "fallback")  # corrupted on purpose: the routing is lost
+    assert "fallback" not in services.calls.get(sid)
 
     root = twiml(twilio.post("/voice/dial-result?line=%2B442079460100&lang=en",
                              call_params(sid, DialCallStatus="no-answer")))
 
     assert root.find("Enqueue").text == "emea-en"
-    assert db.zscore(keys.waiting("emea-en"), sid) is None
+    assert services.waiting.deadline("emea-en", sid) is None
 
 
-def test_a_record_is_kept_for_the_configured_time_and_old_ones_leave_the_index(twilio, sid, db, redis_url):
+def test_a_record_is_kept_for_the_configured_time_and_old_ones_leave_the_index(twilio, sid, services, records,
+                                                                              redis_url):
     old = "CA" + uuid.uuid4().hex
-    db.zadd(keys.CALLS_INDEX, {old: time.time() - 2 * 86400})
+    services.redis.zadd(keys.CALLS_INDEX, {old: time.time() - 2 * 86400})  # seeded: a call that ended 2 days ago
+    assert records.ended_at(old) is not None
     _queue_in_german(twilio, sid)
     twilio.post("/voice/status", call_params(sid, CallStatus="completed", CallDuration="30"))
 
     _run_jobs(redis_url)
 
-    assert 86000 < db.ttl(keys.record(sid)) <= 86400
-    assert db.zscore(keys.CALLS_INDEX, sid) is not None
-    assert db.zscore(keys.CALLS_INDEX, old) is None
+    assert 86000 < records.kept_for(sid) <= 86400
+    assert records.ended_at(sid) is not None
+    assert records.ended_at(old) is None
 
 
-def test_a_waiting_entry_whose_call_was_never_reported_ended_is_swept(twilio, sid, db):
+def test_a_waiting_entry_whose_call_was_never_reported_ended_is_swept(twilio, sid, services):
     _queue_in_german(twilio, sid)
-    db.delete(keys.call(sid))  # its state expired: Twilio never told us the call ended
+    services.redis.delete(keys.call(sid))  # its state expired: Twilio never told us the call ended
+    assert services.calls.get(sid) == {} and sid in services.waiting.callers("emea-de")
 
     _queue_in_german(twilio, "CA" + uuid.uuid4().hex)
 
-    assert sid not in db.zrange(keys.waiting("emea-de"), 0, -1)
-    assert 0 < db.ttl(keys.waiting("emea-de"))
+    assert sid not in services.waiting.callers("emea-de")
+    assert 0 < services.waiting.kept_for("emea-de")
 
 
-def test_a_retried_case_webhook_keeps_the_first_deadline(twilio, sid, db):
+def test_a_retried_case_webhook_keeps_the_first_deadline(twilio, sid, services):
     _queue_in_german(twilio, sid)
-    first = db.zscore(keys.waiting("emea-de"), sid)
+    first = services.waiting.deadline("emea-de", sid)
+    assert first is not None
     time.sleep(0.01)
 
     _queue_in_german(twilio, sid)
 
-    assert db.zscore(keys.waiting("emea-de"), sid) == first
-    assert len(_events(db, sid, "enqueued")) == 1
+    assert services.waiting.deadline("emea-de", sid) == first
+    assert len(services.events.of(sid, "enqueued")) == 1
 
 
-def test_a_replayed_callback_key_and_queue_result_hand_over_one_callback(twilio, sid, db):
+def test_a_replayed_callback_key_and_queue_result_hand_over_one_callback(twilio, sid, services):
     _queue_in_german(twilio, sid)
     for _ in range(20):
         assert verbs(twiml(twilio.post(f"/voice/queue-key?{DE}", call_params(sid, Digits="1")))) == ["Leave"]
     for _ in range(3):
         twiml(twilio.post(f"/voice/queue-result?{DE}", call_params(sid, QueueResult="leave")))
 
-    entries = [fields for _id, fields in db.xrange(keys.CALLBACKS)]
+    entries = services.callbacks.requests()
     assert len(entries) == 1
     assert entries[0]["case"] == "30000002" and entries[0]["reason"] == "caller"
 
 
-def test_a_retried_case_webhook_that_rings_the_engineer_keeps_the_first_routing(twilio, sid, db):
+def test_a_retried_case_webhook_that_rings_the_engineer_keeps_the_first_routing(twilio, sid, services):
     ask = "/voice/case?line=%2B442079460100&lang=en&attempt=1"
     first = twiml(twilio.post(ask, call_params(sid, Digits="30000001")))
-    routed = db.hget(keys.call(sid), "fallback")
+    routed = services.calls.get(sid)["fallback"]
     time.sleep(0.01)
 
     again = twiml(twilio.post(ask, call_params(sid, Digits="30000001")))
 
     assert verbs(first) == verbs(again) == ["Say", "Dial"]
-    assert db.hget(keys.call(sid), "fallback") == routed
+    assert services.calls.get(sid)["fallback"] == routed
     deadlines = [p.get("value") for root in (first, again) for p in root.iter("Parameter") if p.get("name") == "deadline"]
     assert deadlines[0] == deadlines[1]
-    assert len(_events(db, sid, "routed")) == 1
+    assert len(services.events.of(sid, "routed")) == 1

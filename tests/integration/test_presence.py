@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import pytest
-import redis
 
 from .conftest import dump_all
 
@@ -10,16 +9,8 @@ AT = "2026-11-27T10:00:00"
 """A Friday morning in Berlin: every plan of the case used here is open."""
 
 
-def stored_presence(url: str, engineer: str) -> str | None:
-    client = redis.Redis.from_url(url, decode_responses=True)
-    try:
-        return client.get(f"ivr:presence:{engineer}")
-    finally:
-        client.close()
-
-
 @pytest.mark.parametrize("state", ["available", "busy", "away", "offline"])
-def test_each_state_is_stored_and_reported(loaded, redis_url, state):
+def test_each_state_is_stored_and_reported(loaded, services, state):
     # Start from a different state so that storing the new one is observable.
     other = "away" if state != "away" else "busy"
     assert loaded("presence", "anna", other).exit_code == 0
@@ -28,17 +19,17 @@ def test_each_state_is_stored_and_reported(loaded, redis_url, state):
 
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == f"anna is {state}"
-    assert stored_presence(redis_url, "anna") == state
+    assert services.store.presence("anna") == state
 
 
-def test_the_state_defaults_to_offline(loaded, redis_url):
+def test_the_state_defaults_to_offline(loaded, services):
     assert loaded("presence", "anna", "available").exit_code == 0
 
     result = loaded("presence", "anna")
 
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == "anna is offline"
-    assert stored_presence(redis_url, "anna") == "offline"
+    assert services.store.presence("anna") == "offline"
 
 
 def test_an_unknown_engineer_is_refused_by_name(loaded, redis_url):
@@ -61,7 +52,7 @@ def test_an_engineer_is_unknown_before_any_load(ivr, redis_url):
 
 
 @pytest.mark.parametrize("state", ["sleeping", "Available", "on_call", ""])
-def test_a_bad_state_is_a_usage_error(loaded, redis_url, state):
+def test_a_bad_state_is_a_usage_error(loaded, services, state):
     assert loaded("presence", "anna", "busy").exit_code == 0
 
     result = loaded("presence", "anna", state)
@@ -69,7 +60,7 @@ def test_a_bad_state_is_a_usage_error(loaded, redis_url, state):
     assert result.exit_code == 2
     assert f"'{state}'" in result.stderr
     assert "available" in result.stderr and "offline" in result.stderr
-    assert stored_presence(redis_url, "anna") == "busy"
+    assert services.store.presence("anna") == "busy"
 
 
 @pytest.mark.parametrize(("state", "decision", "engineer"), [
@@ -86,10 +77,10 @@ def test_routing_follows_presence(loaded, state, decision, engineer):
     assert (out["decision"], out["engineer"], out["queue"]) == (decision, engineer, "emea-de")
 
 
-def test_presence_is_per_engineer(loaded, redis_url):
+def test_presence_is_per_engineer(loaded, services):
     assert loaded("presence", "anna", "available").exit_code == 0
     assert loaded("presence", "bob", "busy").exit_code == 0
 
-    assert stored_presence(redis_url, "anna") == "available"
-    assert stored_presence(redis_url, "bob") == "busy"
-    assert stored_presence(redis_url, "carl") is None
+    assert services.store.presence("anna") == "available"
+    assert services.store.presence("bob") == "busy"
+    assert services.store.presence("carl") == "offline"  # never set: the default, untouched by the others

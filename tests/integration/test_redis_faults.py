@@ -120,7 +120,7 @@ def test_with_redis_down_a_callback_key_keeps_the_caller_holding_and_no_callback
 
     # The caller holds on and is answered by an engineer: no callback is ever handed to the workers.
     twiml(twilio.post(f"/voice/queue-result?{QUEUED}", call_params(sid, QueueResult="bridged")))
-    assert app.extensions["ivr"].redis.xlen("ivr:callbacks") == 0
+    assert app.extensions["ivr"].callbacks.requests() == []
 
 
 def test_with_redis_down_the_whisper_still_bridges_the_engineer(app, own_redis, sid):

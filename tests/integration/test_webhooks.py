@@ -12,7 +12,6 @@ from datetime import datetime
 from urllib.parse import quote, urlencode
 
 import pytest
-import redis
 
 from ivr.config import load_settings
 from ivr.adapters.directory import load_document
@@ -20,8 +19,8 @@ from ivr.adapters.store import Store, connect
 from ivr.voice.voices import VOICES
 
 from .webhook_support import (BASE, CALLER, DOWN_REDIS, EMEA, EMEA_PARTNER, ENDPOINTS, US, Twilio, build_app,
-                              call_params, close_app, keys, load_demo, path_of, query, settings_with, sign, snapshot,
-                              twiml, verbs)
+                              call_params, close_app, keys, load_demo, path_of, query, queues, settings_with, sign,
+                              snapshot, twiml, verbs)
 
 PORTAL = "support.example.com"
 EMAIL = "support@example.com"
@@ -84,13 +83,6 @@ def twilio(app) -> Twilio:
 
 
 @pytest.fixture
-def db(redis_url):
-    client = redis.Redis.from_url(redis_url, decode_responses=True)
-    yield client
-    client.close()
-
-
-@pytest.fixture
 def sid() -> str:
     return "CA" + uuid.uuid4().hex
 
@@ -139,12 +131,13 @@ def case_for(twilio, sid, line, key, number, at=None):
     return give_case(twilio, sid, line, choose_language(twilio, sid, line, key), number, at)
 
 
-def waiting(db, queue: str) -> dict[str, float]:
-    return dict(db.zrange(f"ivr:waiting:{queue}", 0, -1, withscores=True))
+def waiting(services, queue: str) -> dict[str, float]:
+    """Who waits in a queue, earliest deadline first, with their deadlines (epoch seconds)."""
+    return {sid: services.waiting.deadline(queue, sid) for sid in services.waiting.callers(queue)}
 
 
-def callbacks(db) -> list[dict]:
-    return [fields for _id, fields in db.xrange("ivr:callbacks")]
+def callbacks(services) -> list[dict]:
+    return services.callbacks.requests()
 
 
 def enqueued(twilio, sid, line=EMEA, key=2, number="30000002"):
@@ -205,8 +198,8 @@ FORGERIES = {
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
 @pytest.mark.parametrize("forgery", FORGERIES)
-def test_an_unsigned_or_badly_signed_request_is_refused_and_changes_nothing(twilio, redis_url, sid, endpoint,
-                                                                           forgery):
+def test_an_unsigned_or_badly_signed_request_is_refused_and_changes_nothing(twilio, redis_url, services, sid,
+                                                                           endpoint, forgery):
     path, params = _request_for(twilio, endpoint, sid)
     before = snapshot(redis_url)
 
@@ -216,7 +209,7 @@ def test_an_unsigned_or_badly_signed_request_is_refused_and_changes_nothing(twil
     assert "<Response" not in reply.get_data(as_text=True)
     assert snapshot(redis_url) == before  # no key, field or stream entry added or changed
     if endpoint not in ROUTED_TO_ENGINEER:  # those were routed first, by correctly signed requests
-        assert f"ivr:call:{sid}" not in keys(redis_url)
+        assert services.calls.get(sid) == {}
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
@@ -313,11 +306,11 @@ def proxied_app(redis_url, tmp_path):
     close_app(app)
 
 
-def test_behind_a_trusted_proxy_the_public_https_url_is_verified(proxied_app, sid, db):
+def test_behind_a_trusted_proxy_the_public_https_url_is_verified(proxied_app, sid, services):
     reply = Twilio(proxied_app).post("/voice/incoming", call_params(sid), signed_url=PUBLIC, headers=FORWARDED)
 
     assert verbs(twiml(reply)) == ["Say", "Gather", "Redirect"]
-    assert db.hget(f"ivr:call:{sid}", "line") == EMEA
+    assert services.calls.get(sid).get("line") == EMEA
 
 
 def test_forwarded_headers_from_an_untrusted_address_are_ignored(proxied_app, sid, redis_url):
@@ -374,7 +367,7 @@ def test_a_multi_language_line_offers_its_languages_in_spec_order(twilio, sid, l
     assert_never_silent(root)
 
 
-def test_the_one_language_partner_line_skips_the_menu(twilio, sid, db):
+def test_the_one_language_partner_line_skips_the_menu(twilio, sid, services):
     root = twiml(twilio.post("/voice/incoming", call_params(sid, EMEA_PARTNER, CallStatus="ringing")))
 
     assert verbs(root) == ["Say", "Gather", "Redirect"]
@@ -386,11 +379,11 @@ def test_the_one_language_partner_line_skips_the_menu(twilio, sid, db):
     assert query(gather.get("action")) == {"line": EMEA_PARTNER, "lang": "en", "attempt": "1"}
     assert [s.text for s in gather] == [ASK_CASE]
     assert_never_silent(root)
-    assert db.hgetall(f"ivr:call:{sid}") == {"line": EMEA_PARTNER, "caller": CALLER, "called": EMEA_PARTNER}
+    assert services.calls.get(sid) == {"line": EMEA_PARTNER, "caller": CALLER, "called": EMEA_PARTNER}
 
 
 @pytest.mark.parametrize(("key", "lang"), list(enumerate(LINES[EMEA][1], start=1)))
-def test_a_menu_key_picks_that_language_for_the_rest_of_the_call(twilio, sid, db, key, lang):
+def test_a_menu_key_picks_that_language_for_the_rest_of_the_call(twilio, sid, services, key, lang):
     prompt = choose_language(twilio, sid, EMEA, key)
 
     assert verbs(prompt) == ["Gather", "Redirect"]
@@ -398,7 +391,7 @@ def test_a_menu_key_picks_that_language_for_the_rest_of_the_call(twilio, sid, db
     assert query(gather.get("action"))["lang"] == lang
     assert gather.get("language") == VOICES[("emea", lang)].gather_language
     assert [s.get("language") for s in gather] == [VOICES[("emea", lang)].say_language]
-    assert db.hget(f"ivr:call:{sid}", "language") == lang
+    assert services.calls.get(sid).get("language") == lang
     if lang != "en":
         assert gather.find("Say").text != ASK_CASE  # spoken in the language chosen, not English
     assert_never_silent(prompt)
@@ -422,7 +415,7 @@ def test_the_case_prompt_listens_for_speech_in_the_callers_language_and_accent(t
     assert gather.find("Say").get("language") == VOICES[(region, languages[key - 1])].say_language
 
 
-def test_no_key_at_the_menu_means_the_first_language(twilio, sid, db):
+def test_no_key_at_the_menu_means_the_first_language(twilio, sid, services):
     prompt = choose_language(twilio, sid, EMEA, None)
 
     gather = gather_of(prompt)
@@ -430,11 +423,11 @@ def test_no_key_at_the_menu_means_the_first_language(twilio, sid, db):
     assert query(gather.get("action"))["lang"] == "en"
     assert gather.find("Say").text == ASK_CASE
     assert gather.find("Say").get("language") == "en-GB"
-    assert db.hget(f"ivr:call:{sid}", "language") == "en"
+    assert services.calls.get(sid).get("language") == "en"
 
 
 @pytest.mark.parametrize("wrong", ["9", "7", "0", "*", "12"])
-def test_a_wrong_key_once_plays_the_menu_again(twilio, sid, db, wrong):
+def test_a_wrong_key_once_plays_the_menu_again(twilio, sid, services, wrong):
     root = twiml(twilio.post("/voice/incoming", call_params(sid, US, CallStatus="ringing")))
 
     again = twiml(twilio.post(gather_of(root).get("action"), call_params(sid, US, Digits=wrong)))
@@ -445,11 +438,11 @@ def test_a_wrong_key_once_plays_the_menu_again(twilio, sid, db, wrong):
     assert path_of(menu.get("action")) == "/voice/language"
     assert query(menu.get("action"))["attempt"] == "2"
     assert [s.text for s in menu] == [s.text for s in gather_of(root)]
-    assert db.hget(f"ivr:call:{sid}", "language") is None  # nothing chosen yet
+    assert services.calls.get(sid).get("language") is None  # nothing chosen yet
     assert_never_silent(again)
 
 
-def test_a_wrong_key_twice_means_the_first_language(twilio, sid, db):
+def test_a_wrong_key_twice_means_the_first_language(twilio, sid, services):
     root = twiml(twilio.post("/voice/incoming", call_params(sid, US, CallStatus="ringing")))
     again = twiml(twilio.post(gather_of(root).get("action"), call_params(sid, US, Digits="9")))
 
@@ -460,7 +453,7 @@ def test_a_wrong_key_twice_means_the_first_language(twilio, sid, db):
     assert path_of(gather.get("action")) == "/voice/case"
     assert query(gather.get("action"))["lang"] == "en"
     assert gather.find("Say").text == ASK_CASE
-    assert db.hget(f"ivr:call:{sid}", "language") == "en"
+    assert services.calls.get(sid).get("language") == "en"
 
 
 def test_a_right_key_after_a_wrong_one_still_counts(twilio, sid):
@@ -473,27 +466,27 @@ def test_a_right_key_after_a_wrong_one_still_counts(twilio, sid):
     assert gather_of(prompt).get("language") == "es-US"
 
 
-def test_an_unconfigured_number_is_answered_as_the_default_line(twilio, sid, db):
+def test_an_unconfigured_number_is_answered_as_the_default_line(twilio, sid, services):
     root = twiml(twilio.post("/voice/incoming", call_params(sid, "+19995550000", CallStatus="ringing")))
 
     assert query(gather_of(root).get("action"))["line"] == US
     assert len(list(gather_of(root))) == 2
-    assert db.hget(f"ivr:call:{sid}", "line") == US
+    assert services.calls.get(sid).get("line") == US
 
 
 # ---------------------------------------------------------------------------------------------- case number
 
 
-def test_a_keyed_case_number_is_routed(twilio, sid, db):
+def test_a_keyed_case_number_is_routed(twilio, sid, services):
     reply = case_for(twilio, sid, EMEA, 1, "30000002")
 
     assert verbs(twiml(reply)) == ["Say", "Enqueue"]
     assert reply.headers["X-Ivr-Outcome"] == "queue:emea-en"
-    assert db.hget(f"ivr:call:{sid}", "case") == "30000002"
+    assert services.calls.get(sid).get("case") == "30000002"
 
 
 @pytest.mark.parametrize("said", ["3 9 0 0 0 0 0 1", "39000001.", "39000001", "3900 0001"])
-def test_a_spoken_case_number_is_routed(twilio, sid, db, said):
+def test_a_spoken_case_number_is_routed(twilio, sid, services, said):
     prompt = choose_language(twilio, sid, EMEA_PARTNER, None)
 
     reply = give_case(twilio, sid, EMEA_PARTNER, prompt, said, speech=True)
@@ -502,7 +495,7 @@ def test_a_spoken_case_number_is_routed(twilio, sid, db, said):
     assert verbs(root) == ["Say", "Enqueue"]
     assert root.find("Enqueue").text == "emea-en"
     assert reply.headers["X-Ivr-Outcome"] == "queue:emea-en"
-    assert db.hget(f"ivr:call:{sid}", "case") == "39000001"
+    assert services.calls.get(sid).get("case") == "39000001"
 
 
 @pytest.mark.parametrize(("answers", "problems"), [
@@ -513,7 +506,7 @@ def test_a_spoken_case_number_is_routed(twilio, sid, db, said):
     (("12", None, "88888888"), [MALFORMED, NO_INPUT]),
     (("s:three nine", "s:", "s:0 7 1 2"), [MALFORMED, NO_INPUT]),
 ])
-def test_three_failed_case_attempts_end_with_the_portal_and_hang_up(twilio, sid, db, answers, problems):
+def test_three_failed_case_attempts_end_with_the_portal_and_hang_up(twilio, sid, services, answers, problems):
     prompt = choose_language(twilio, sid, EMEA, 1)
     for attempt, answer in enumerate(answers, start=1):
         assert query(gather_of(prompt).get("action"))["attempt"] == str(attempt)
@@ -535,7 +528,7 @@ def test_three_failed_case_attempts_end_with_the_portal_and_hang_up(twilio, sid,
         f"We could not find your case. Phone support needs a case opened first on the customer portal at "
         f"{PORTAL}. Once you have a case number, please call us again. Goodbye.")
     assert reply.headers["X-Ivr-Outcome"] == "refused:case_not_found"
-    assert db.hget(f"ivr:call:{sid}", "reason") == "case_not_found"
+    assert services.calls.get(sid).get("reason") == "case_not_found"
 
 
 def test_a_right_case_number_on_the_third_attempt_is_still_routed(twilio, sid):
@@ -584,7 +577,7 @@ REFUSALS = [
 
 
 @pytest.mark.parametrize(("case", "at", "reason", "sentence"), REFUSALS, ids=[f"{r[2]}-{r[0]}" for r in REFUSALS])
-def test_each_refusal_says_why_and_what_to_do_then_hangs_up(twilio, sid, db, case, at, reason, sentence):
+def test_each_refusal_says_why_and_what_to_do_then_hangs_up(twilio, sid, services, case, at, reason, sentence):
     reply = case_for(twilio, sid, EMEA, 1, case, at=at)
 
     root = twiml(reply)
@@ -592,9 +585,9 @@ def test_each_refusal_says_why_and_what_to_do_then_hangs_up(twilio, sid, db, cas
     assert root.find("Say").text == sentence
     assert root.find("Say").get("language") == "en-GB"
     assert reply.headers["X-Ivr-Outcome"] == f"refused:{reason}"
-    state = db.hgetall(f"ivr:call:{sid}")
+    state = services.calls.get(sid)
     assert (state["decision"], state["reason"], state["case"]) == ("refused", reason, case)
-    assert not waiting(db, "emea-en")
+    assert not waiting(services, "emea-en")
 
 
 @pytest.mark.parametrize("case", ["30000004", "30000005"])
@@ -629,7 +622,7 @@ def test_a_refusal_is_spoken_in_the_callers_language(twilio, sid, key, lang, cas
 # ---------------------------------------------------------------------------------------------- engineer
 
 
-def test_the_cases_engineer_is_rung_with_a_whisper(twilio, sid, db):
+def test_the_cases_engineer_is_rung_with_a_whisper(twilio, sid, services):
     started = time.time()
     reply = case_for(twilio, sid, EMEA, 1, "30000001")
 
@@ -645,7 +638,7 @@ def test_the_cases_engineer_is_rung_with_a_whisper(twilio, sid, db):
     assert path_of(dial.get("action")) == "/voice/dial-result"
     # No case, engineer, plan or deadline in the URLs Twilio logs: the call's state keeps them.
     assert query(dial.get("action")) == {"line": EMEA, "lang": "en"}
-    state = db.hgetall(f"ivr:call:{sid}")
+    state = services.calls.get(sid)
     fallback = json.loads(state["fallback"])  # where the caller goes if the engineer does not answer
     assert {k: fallback[k] for k in ("queue", "case", "plan", "severity", "language")} == {
         "queue": "emea-en", "case": "30000001", "plan": "production", "severity": 2, "language": "en"}
@@ -662,7 +655,7 @@ def test_the_cases_engineer_is_rung_with_a_whisper(twilio, sid, db):
     assert path_of(client.get("url")) == "/voice/whisper"
     # The whisper is requested on the engineer's leg: our URL names the caller's call, nothing more.
     assert query(client.get("url")) == {"line": EMEA, "lang": "en", "call": sid}
-    assert not waiting(db, "emea-en")  # not queued while the engineer rings
+    assert not waiting(services, "emea-en")  # not queued while the engineer rings
     assert state["engineer"] == "emea-en"
     assert "queue" not in state  # the caller has not waited in any queue
 
@@ -706,10 +699,10 @@ def test_a_german_callers_engineer_hears_the_whisper_in_german(twilio, sid):
 
 
 @pytest.mark.parametrize("status", ["no-answer", "busy", "failed", "canceled"])
-def test_an_engineer_who_does_not_answer_sends_the_caller_to_the_queue_without_starting_over(twilio, sid, db,
+def test_an_engineer_who_does_not_answer_sends_the_caller_to_the_queue_without_starting_over(twilio, sid, services,
                                                                                              status):
     dial = twiml(case_for(twilio, sid, EMEA, 1, "30000001")).find("Dial")
-    promised = datetime.fromisoformat(json.loads(db.hget(f"ivr:call:{sid}", "fallback"))["deadline"]).timestamp()
+    promised = datetime.fromisoformat(json.loads(services.calls.get(sid)["fallback"])["deadline"]).timestamp()
     time.sleep(0.01)  # a deadline recomputed now would differ from the one promised
 
     reply = twilio.post(dial.get("action"), call_params(sid, DialCallStatus=status, DialCallDuration="0"))
@@ -723,27 +716,27 @@ def test_an_engineer_who_does_not_answer_sends_the_caller_to_the_queue_without_s
     assert path_of(enqueue.get("action")) == "/voice/queue-result"
     assert query(enqueue.get("waitUrl")) == {"line": EMEA, "lang": "en", "queue": "emea-en"}  # no case number
     assert reply.headers["X-Ivr-Outcome"] == "queue:emea-en"
-    assert waiting(db, "emea-en") == {sid: promised}  # the deadline kept from the first routing
-    assert db.hget(f"ivr:call:{sid}", "dial_status") == status
+    assert waiting(services, "emea-en") == {sid: promised}  # the deadline kept from the first routing
+    assert services.calls.get(sid).get("dial_status") == status
 
 
 @pytest.mark.parametrize("status", ["completed", "answered"])
-def test_after_the_engineers_conversation_the_call_ends(twilio, sid, db, status):
+def test_after_the_engineers_conversation_the_call_ends(twilio, sid, services, status):
     dial = twiml(case_for(twilio, sid, EMEA, 1, "30000001")).find("Dial")
 
     root = twiml(twilio.post(dial.get("action"), call_params(sid, DialCallStatus=status, DialCallDuration="300")))
 
     assert verbs(root) == ["Hangup"]
-    assert not waiting(db, "emea-en")
+    assert not waiting(services, "emea-en")
 
 
-def test_a_busy_engineer_is_not_rung(twilio, sid, db):
+def test_a_busy_engineer_is_not_rung(twilio, sid, services):
     reply = case_for(twilio, sid, EMEA, 1, "30000003")
 
     root = twiml(reply)
     assert verbs(root) == ["Say", "Enqueue"]
     assert reply.headers["X-Ivr-Outcome"] == "queue:emea-en"
-    entry = json.loads(db.hget(f"ivr:call:{sid}", "waiting"))
+    entry = json.loads(services.calls.get(sid)["waiting"])
     assert entry["preferred"] == "emea-busy"
 
 
@@ -753,7 +746,7 @@ def test_a_busy_engineer_is_not_rung(twilio, sid, db):
 @pytest.mark.parametrize(("line", "key", "lang"),
                          [(line, key, lang) for line, (_r, langs) in LINES.items()
                           for key, lang in enumerate(langs, start=1)])
-def test_a_caller_is_queued_in_the_region_language_queue(twilio, sid, db, line, key, lang):
+def test_a_caller_is_queued_in_the_region_language_queue(twilio, sid, services, line, key, lang):
     region = LINES[line][0]
     case = f"{REGION_DIGIT[region]}0000002"  # premium, severity 1, no engineer: 30-minute target
     started = time.time()
@@ -772,7 +765,7 @@ def test_a_caller_is_queued_in_the_region_language_queue(twilio, sid, db, line, 
         assert query(enqueue.get(attr)) == {"line": line, "lang": lang, "queue": f"{region}-{lang}"}
     assert enqueue.get("waitUrlMethod") == "POST"
     assert enqueue.get("method") == "POST"
-    scores = waiting(db, f"{region}-{lang}")
+    scores = waiting(services, f"{region}-{lang}")
     assert list(scores) == [sid]
     assert started + 30 * 60 - 5 <= scores[sid] <= time.time() + 30 * 60
 
@@ -789,7 +782,7 @@ def test_the_english_queue_prompt_is_exact(twilio, sid):
     ("3", "There are 2 callers ahead of you."),
     ("11", "There are 10 callers ahead of you."),
 ])
-def test_the_waiting_caller_hears_their_position_and_is_offered_a_callback(twilio, sid, db, position, heard):
+def test_the_waiting_caller_hears_their_position_and_is_offered_a_callback(twilio, sid, services, position, heard):
     enqueue = enqueued(twilio, sid, key=1)
 
     root = twiml(twilio.post(enqueue.get("waitUrl"), call_params(
@@ -802,7 +795,7 @@ def test_the_waiting_caller_hears_their_position_and_is_offered_a_callback(twili
     assert query(gather.get("action")) == query(enqueue.get("waitUrl"))
     assert [(n.tag, (n.text or "").strip()) for n in gather] == [
         ("Say", heard), ("Say", OFFER_CALLBACK), ("Play", HOLD_MUSIC)]
-    assert not callbacks(db)
+    assert not callbacks(services)
 
 
 def test_the_position_is_said_in_the_callers_language_with_its_plural(twilio, sid):
@@ -825,10 +818,10 @@ def test_the_position_is_said_in_the_callers_language_with_its_plural(twilio, si
     (60, "59", False),
     (60, "61", True),
 ])
-def test_past_the_maximum_wait_the_caller_leaves_with_a_callback(redis_url, sid, max_wait, waited, leaves):
+def test_past_the_maximum_wait_the_caller_leaves_with_a_callback(redis_url, services, sid, max_wait, waited,
+                                                                  leaves):
     settings = settings_with(queue={"max_wait": max_wait})
     app = build_app(redis_url, settings=settings)
-    db = redis.Redis.from_url(redis_url, decode_responses=True)
     try:
         load_demo(redis_url, settings)
         twilio = Twilio(app)
@@ -839,10 +832,10 @@ def test_past_the_maximum_wait_the_caller_leaves_with_a_callback(redis_url, sid,
         if leaves:
             assert verbs(root) == ["Say", "Leave"]
             assert root.find("Say").get("language") == "de-DE"
-            state = db.hgetall(f"ivr:call:{sid}")
+            state = services.calls.get(sid)
             assert (state["callback"], state["callback_reason"]) == ("requested", "max_wait")
-            assert callbacks(db) == []  # written once, when Twilio reports the caller left
-            assert list(waiting(db, "emea-de")) == [sid]
+            assert callbacks(services) == []  # written once, when Twilio reports the caller left
+            assert list(waiting(services, "emea-de")) == [sid]
 
             done = twiml(twilio.post(enqueue.get("action"), call_params(sid, QueueResult="leave",
                                                                         QueueTime=waited)))
@@ -850,21 +843,20 @@ def test_past_the_maximum_wait_the_caller_leaves_with_a_callback(redis_url, sid,
             assert verbs(done) == ["Say", "Hangup"]
             assert done.find("Say").get("language") == "de-DE"
             assert "3 0 0 0 0 0 0 2" in done.find("Say").text  # the case, from the call's state
-            [request] = callbacks(db)
+            [request] = callbacks(services)
             assert {k: request[k] for k in ("sid", "case", "caller", "line", "language", "queue", "reason")} == {
                 "sid": sid, "case": "30000002", "caller": CALLER, "line": EMEA, "language": "de",
                 "queue": "emea-de", "reason": "max_wait"}
-            assert not waiting(db, "emea-de")
+            assert not waiting(services, "emea-de")
         else:
             assert verbs(root) == ["Gather"]
-            assert db.hget(f"ivr:call:{sid}", "callback") is None
-            assert callbacks(db) == []
+            assert services.calls.get(sid).get("callback") is None
+            assert callbacks(services) == []
     finally:
-        db.close()
         close_app(app)
 
 
-def test_the_long_wait_apology_is_exact(redis_url, twilio, sid, db):
+def test_the_long_wait_apology_is_exact(twilio, sid):
     enqueue = enqueued(twilio, sid, key=1)
 
     root = twiml(twilio.post(enqueue.get("waitUrl"), call_params(sid, QueuePosition="4", QueueTime="3600")))
@@ -872,31 +864,31 @@ def test_the_long_wait_apology_is_exact(redis_url, twilio, sid, db):
     assert root.find("Say").text == LONG_WAIT
 
 
-def test_pressing_1_while_waiting_leaves_a_callback_request(twilio, sid, db):
+def test_pressing_1_while_waiting_leaves_a_callback_request(twilio, sid, services):
     enqueue = enqueued(twilio, sid, key=1)
     wait = twiml(twilio.post(enqueue.get("waitUrl"), call_params(sid, QueuePosition="2", QueueTime="10")))
 
     root = twiml(twilio.post(wait.find("Gather").get("action"), call_params(sid, Digits="1")))
 
     assert verbs(root) == ["Leave"]
-    state = db.hgetall(f"ivr:call:{sid}")
+    state = services.calls.get(sid)
     assert (state["callback"], state["callback_reason"]) == ("requested", "caller")
     # Nothing for the workers yet: the request takes effect when Twilio reports the caller left.
-    assert callbacks(db) == []
+    assert callbacks(services) == []
     # Twilio then requests the <Enqueue> action: the caller hears it is recorded, and the call ends.
     done = twiml(twilio.post(enqueue.get("action"), call_params(sid, QueueResult="leave", QueueTime="12")))
     assert verbs(done) == ["Say", "Hangup"]
     assert done.find("Say").text == callback_recorded("30000002")
-    [request] = callbacks(db)
+    [request] = callbacks(services)
     assert {k: request[k] for k in ("sid", "case", "caller", "line", "language", "queue", "reason")} == {
         "sid": sid, "case": "30000002", "caller": CALLER, "line": EMEA, "language": "en", "queue": "emea-en",
         "reason": "caller"}
     assert float(request["at"]) > 0
-    assert not waiting(db, "emea-en")
-    assert db.hget(f"ivr:call:{sid}", "queue_result") == "leave"
+    assert not waiting(services, "emea-en")
+    assert services.calls.get(sid).get("queue_result") == "leave"
 
 
-def test_a_replayed_callback_request_is_recorded_once(twilio, sid, db):
+def test_a_replayed_callback_request_is_recorded_once(twilio, sid, services):
     enqueue = enqueued(twilio, sid, key=1)
     wait = twiml(twilio.post(enqueue.get("waitUrl"), call_params(sid, QueuePosition="2", QueueTime="10")))
     key = wait.find("Gather").get("action")
@@ -909,10 +901,10 @@ def test_a_replayed_callback_request_is_recorded_once(twilio, sid, db):
     for _ in range(2):
         twilio.post(key, call_params(sid, Digits="1"))
 
-    assert [request["sid"] for request in callbacks(db)] == [sid]
+    assert [request["sid"] for request in callbacks(services)] == [sid]
 
 
-def test_a_full_queue_records_its_callback_once_however_often_twilio_reports_it(twilio, sid, db):
+def test_a_full_queue_records_its_callback_once_however_often_twilio_reports_it(twilio, sid, services):
     enqueue = enqueued(twilio, sid, key=1)
 
     for _ in range(3):
@@ -920,12 +912,12 @@ def test_a_full_queue_records_its_callback_once_however_often_twilio_reports_it(
         assert verbs(done) == ["Say", "Hangup"]
         assert done.find("Say").text == callback_recorded("30000002")
 
-    [request] = callbacks(db)
+    [request] = callbacks(services)
     assert (request["sid"], request["reason"], request["case"]) == (sid, "queue_full", "30000002")
 
 
 @pytest.mark.parametrize("key", ["2", "0", "*", "#", "11"])
-def test_any_other_key_while_waiting_keeps_the_caller_waiting(twilio, sid, db, key):
+def test_any_other_key_while_waiting_keeps_the_caller_waiting(twilio, sid, services, key):
     enqueue = enqueued(twilio, sid, key=1)
     wait = twiml(twilio.post(enqueue.get("waitUrl"), call_params(sid, QueuePosition="2", QueueTime="10")))
 
@@ -933,8 +925,8 @@ def test_any_other_key_while_waiting_keeps_the_caller_waiting(twilio, sid, db, k
 
     assert verbs(root) == ["Redirect"]
     assert root.find("Redirect").text == enqueue.get("waitUrl")
-    assert callbacks(db) == []
-    assert list(waiting(db, "emea-en")) == [sid]
+    assert callbacks(services) == []
+    assert list(waiting(services, "emea-en")) == [sid]
 
 
 QUEUE_RESULTS = {
@@ -952,9 +944,9 @@ QUEUE_RESULTS = {
 
 
 @pytest.mark.parametrize("result", QUEUE_RESULTS)
-def test_every_queue_result_ends_the_call_and_the_wait(twilio, sid, db, result):
+def test_every_queue_result_ends_the_call_and_the_wait(twilio, sid, services, result):
     enqueue = enqueued(twilio, sid, key=1)
-    assert list(waiting(db, "emea-en")) == [sid]
+    assert list(waiting(services, "emea-en")) == [sid]
 
     reply = twilio.post(enqueue.get("action"), call_params(sid, QueueResult=result, QueueTime="42"))
 
@@ -963,37 +955,33 @@ def test_every_queue_result_ends_the_call_and_the_wait(twilio, sid, db, result):
     assert verbs(root) == expected_verbs
     if sentence:
         assert root.find("Say").text == sentence
-    assert waiting(db, "emea-en") == {}
-    assert db.hget(f"ivr:call:{sid}", "queue_result") == (result or "unknown")
+    assert waiting(services, "emea-en") == {}
+    assert services.calls.get(sid).get("queue_result") == (result or "unknown")
     if result == "queue-full":
-        [request] = callbacks(db)
+        [request] = callbacks(services)
         assert (request["sid"], request["reason"]) == (sid, "queue_full")
     else:
-        assert callbacks(db) == []
+        assert callbacks(services) == []
 
 
 # ---------------------------------------------------------------------------------------------- status, fallback
 
 
 @pytest.mark.parametrize("final", ["completed", "busy", "failed", "no-answer", "canceled"])
-def test_a_final_status_takes_the_caller_out_of_the_waiting_list(twilio, sid, db, final):
+def test_a_final_status_takes_the_caller_out_of_the_waiting_list(twilio, sid, services, final):
     enqueued(twilio, sid, key=1)
 
     reply = twilio.post("/voice/status", call_params(sid, CallStatus=final, CallDuration="61"))
 
     assert reply.status_code == 204
     assert reply.get_data() == b""
-    assert waiting(db, "emea-en") == {}
-    state = db.hgetall(f"ivr:call:{sid}")
+    assert waiting(services, "emea-en") == {}
+    state = services.calls.get(sid)
     assert (state["status"], state["queue_result"], state["duration"]) == (final, f"call_{final}", "61")
 
 
-def events_of(db, sid: str, event: str) -> list[dict]:
-    return [fields for _id, fields in db.xrange("ivr:events") if fields["sid"] == sid and fields["event"] == event]
-
-
 @pytest.mark.parametrize("ended", ["bridged", "hangup", "leave"])
-def test_a_final_status_never_overwrites_how_the_wait_ended(twilio, sid, db, ended):
+def test_a_final_status_never_overwrites_how_the_wait_ended(twilio, sid, services, ended):
     enqueue = enqueued(twilio, sid, key=1)
     twiml(twilio.post(enqueue.get("action"), call_params(sid, QueueResult=ended, QueueTime="30")))
     twiml(twilio.post(enqueue.get("action"), call_params(sid, QueueResult="error")))  # a late, different report
@@ -1001,62 +989,62 @@ def test_a_final_status_never_overwrites_how_the_wait_ended(twilio, sid, db, end
     for _ in range(2):  # Twilio may repeat the final status callback
         assert twilio.post("/voice/status", call_params(sid, CallStatus="completed")).status_code == 204
 
-    state = db.hgetall(f"ivr:call:{sid}")
+    state = services.calls.get(sid)
     assert (state["queue_result"], state["status"]) == (ended, "completed")  # the first report wins
-    assert [e["result"] for e in events_of(db, sid, "dequeued")] == [ended]  # logged once
+    assert [e["result"] for e in services.events.of(sid, "dequeued")] == [ended]  # logged once
 
 
 @pytest.mark.parametrize("dial_status", ["completed", "answered"])
-def test_a_call_its_engineer_answered_is_never_logged_as_dequeued(twilio, sid, db, dial_status):
+def test_a_call_its_engineer_answered_is_never_logged_as_dequeued(twilio, sid, services, dial_status):
     dial = twiml(case_for(twilio, sid, EMEA, 1, "30000001")).find("Dial")
     twiml(twilio.post(dial.get("action"), call_params(sid, DialCallStatus=dial_status, DialCallDuration="300")))
 
     assert twilio.post("/voice/status", call_params(sid, CallStatus="completed")).status_code == 204
 
-    state = db.hgetall(f"ivr:call:{sid}")
+    state = services.calls.get(sid)
     assert state["status"] == "completed"
     assert "queue_result" not in state  # the caller never waited in a queue
-    assert events_of(db, sid, "dequeued") == []
-    assert not waiting(db, "emea-en")
+    assert services.events.of(sid, "dequeued") == []
+    assert not waiting(services, "emea-en")
 
 
-def test_a_caller_queued_after_the_engineer_did_not_answer_is_dequeued_once(twilio, sid, db):
+def test_a_caller_queued_after_the_engineer_did_not_answer_is_dequeued_once(twilio, sid, services):
     dial = twiml(case_for(twilio, sid, EMEA, 1, "30000001")).find("Dial")
     enqueue = twiml(twilio.post(dial.get("action"), call_params(sid, DialCallStatus="no-answer"))).find("Enqueue")
     twiml(twilio.post(enqueue.get("action"), call_params(sid, QueueResult="bridged", QueueTime="60")))
 
     twilio.post("/voice/status", call_params(sid, CallStatus="completed"))
 
-    assert [(e["queue"], e["result"]) for e in events_of(db, sid, "dequeued")] == [("emea-en", "bridged")]
-    assert db.hget(f"ivr:call:{sid}", "queue_result") == "bridged"
+    assert [(e["queue"], e["result"]) for e in services.events.of(sid, "dequeued")] == [("emea-en", "bridged")]
+    assert services.calls.get(sid).get("queue_result") == "bridged"
 
 
-def test_a_retried_case_webhook_keeps_the_caller_joined_once(twilio, sid, db):
+def test_a_retried_case_webhook_keeps_the_caller_joined_once(twilio, sid, services):
     prompt = choose_language(twilio, sid, EMEA, 1)
     first = twiml(give_case(twilio, sid, EMEA, prompt, "30000002"))
-    joined = waiting(db, "emea-en")
-    state = db.hgetall(f"ivr:call:{sid}")
-    logged = db.xlen("ivr:events")
+    joined = waiting(services, "emea-en")
+    state = services.calls.get(sid)
+    logged = services.events.of(sid)
     time.sleep(0.01)  # a deadline recomputed now would differ
 
     again = twiml(give_case(twilio, sid, EMEA, prompt, "30000002"))  # Twilio retries the same webhook
 
     assert verbs(again) == verbs(first) == ["Say", "Enqueue"]  # the caller still gets valid TwiML
     assert again.find("Enqueue").text == "emea-en"
-    assert waiting(db, "emea-en") == joined  # same entry, same deadline
-    assert db.hgetall(f"ivr:call:{sid}") == state
-    assert db.xlen("ivr:events") == logged  # no second "routed" or "enqueued"
+    assert waiting(services, "emea-en") == joined  # same entry, same deadline
+    assert services.calls.get(sid) == state
+    assert services.events.of(sid) == logged  # no second "routed" or "enqueued"
 
 
 @pytest.mark.parametrize("progress", ["ringing", "in-progress", "queued"])
-def test_a_progress_status_leaves_the_waiting_caller_in_place(twilio, sid, db, progress):
+def test_a_progress_status_leaves_the_waiting_caller_in_place(twilio, sid, services, progress):
     enqueued(twilio, sid, key=1)
 
     reply = twilio.post("/voice/status", call_params(sid, CallStatus=progress))
 
     assert reply.status_code == 204
-    assert list(waiting(db, "emea-en")) == [sid]
-    assert db.hget(f"ivr:call:{sid}", "status") == progress
+    assert list(waiting(services, "emea-en")) == [sid]
+    assert services.calls.get(sid).get("status") == progress
 
 
 @pytest.mark.parametrize(("to", "queue", "voice"), [
@@ -1214,45 +1202,42 @@ def test_with_redis_unreachable_a_finished_engineer_call_is_not_queued_again(dow
 # ---------------------------------------------------------------------------------------------- call state
 
 
-def test_each_calls_state_is_kept_under_its_sid_with_a_ttl(twilio, sid, db, settings):
+def test_each_calls_state_is_kept_under_its_sid_with_a_ttl(twilio, sid, services, settings):
     twilio.post("/voice/incoming", call_params(sid, EMEA, CallStatus="ringing"))
-    key = f"ivr:call:{sid}"
-    assert 0 < db.ttl(key) <= settings.state_ttl
-    assert db.hgetall(key) == {"line": EMEA, "caller": CALLER, "called": EMEA}
+    assert 0 < services.calls.kept_for(sid) <= settings.state_ttl
+    assert services.calls.get(sid) == {"line": EMEA, "caller": CALLER, "called": EMEA}
 
     enqueue = enqueued(twilio, sid, key=3, number="30000002")
-    state = db.hgetall(key)
+    state = services.calls.get(sid)
     assert (state["language"], state["case"], state["decision"], state["queue"]) == (
         "fr", "30000002", "queue", "emea-fr")
-    assert 0 < db.ttl(key) <= settings.state_ttl
+    assert 0 < services.calls.kept_for(sid) <= settings.state_ttl
 
     twilio.post(enqueue.get("action"), call_params(sid, QueueResult="bridged"))
     twilio.post("/voice/status", call_params(sid, CallStatus="completed"))
-    assert 0 < db.ttl(key) <= settings.state_ttl
+    assert 0 < services.calls.kept_for(sid) <= settings.state_ttl
 
 
-def test_the_state_ttl_comes_from_the_configuration(redis_url, sid):
+def test_the_state_ttl_comes_from_the_configuration(redis_url, services, sid):
     # Not the default (14400): 600..2592000 and longer than queue.max_wait (3600) are accepted.
     settings = settings_with(calls={"state_ttl": 3700})
     app = build_app(redis_url, settings=settings)
-    db = redis.Redis.from_url(redis_url, decode_responses=True)
     try:
         Twilio(app).post("/voice/incoming", call_params(sid, EMEA, CallStatus="ringing"))
-        assert 0 < db.ttl(f"ivr:call:{sid}") <= 3700
+        assert 0 < services.calls.kept_for(sid) <= 3700
     finally:
-        db.close()
         close_app(app)
 
 
-def test_two_calls_keep_separate_state(twilio, db):
+def test_two_calls_keep_separate_state(twilio, services):
     first, second = "CA" + "1" * 32, "CA" + "2" * 32
     case_for(twilio, first, EMEA, 2, "30000002")
     case_for(twilio, second, EMEA, 4, "30000008")
 
-    assert db.hget(f"ivr:call:{first}", "language") == "de"
-    assert db.hget(f"ivr:call:{second}", "language") == "ru"
-    assert db.hget(f"ivr:call:{first}", "decision") == "queue"
-    assert db.hget(f"ivr:call:{second}", "reason") == "no_phone_support"
+    assert services.calls.get(first).get("language") == "de"
+    assert services.calls.get(second).get("language") == "ru"
+    assert services.calls.get(first).get("decision") == "queue"
+    assert services.calls.get(second).get("reason") == "no_phone_support"
 
 
 @pytest.mark.parametrize(("endpoint", "extra"), [
@@ -1262,14 +1247,14 @@ def test_two_calls_keep_separate_state(twilio, db):
     ("/voice/wait", {"QueueTime": "7200"}),
     ("/voice/status", {"CallStatus": "completed"}),
 ])
-def test_state_written_for_a_call_never_seen_before_still_expires(twilio, sid, db, endpoint, extra):
+def test_state_written_for_a_call_never_seen_before_still_expires(twilio, sid, services, endpoint, extra):
     # e.g. a caller the fallback URL queued while Redis was down, whose queue ends after it is back
     path, params = _request_for(twilio, endpoint, sid)
 
     twilio.post(path, {**params, **extra})
 
-    assert db.exists(f"ivr:call:{sid}")
-    assert db.ttl(f"ivr:call:{sid}") > 0
+    assert services.calls.get(sid)
+    assert services.calls.kept_for(sid) > 0
 
 
 # ---------------------------------------------------------------------------------------------- odd input
@@ -1280,7 +1265,7 @@ def _our_url(path: str, **args) -> str:
 
 
 @pytest.mark.parametrize("value", ["\x08", "\x00", "\x1b[31m", "a\ufffeb", "3000\x0c0001"])
-def test_control_characters_in_our_own_urls_never_break_the_twiml(twilio, db, value):
+def test_control_characters_in_our_own_urls_never_break_the_twiml(twilio, services, value):
     # Values that come back to us in our own URLs: the caller's CallSid (the whisper's `call`) and the
     # queue name. Twilio's CallSids are hex, but nothing here may depend on that.
     sid = "CA" + value
@@ -1301,7 +1286,7 @@ def test_control_characters_in_our_own_urls_never_break_the_twiml(twilio, db, va
                              call_params(sid, QueueResult="queue-full")))
     assert verbs(done) == ["Say", "Hangup"]
     assert done.find("Say").text == callback_recorded("30000001")  # the case from the call's state
-    assert [request["sid"] for request in callbacks(db)] == [sid]
+    assert [request["sid"] for request in callbacks(services)] == [sid]
 
 
 @pytest.mark.parametrize(("queue", "deadline"), [
@@ -1312,10 +1297,10 @@ def test_control_characters_in_our_own_urls_never_break_the_twiml(twilio, db, va
     ("emea-de", "2000-01-01T00:00:00+00:00"),  # a deadline that would put the caller first
     ("emea-de", "not a date"),
 ])
-def test_the_dial_result_takes_the_queue_and_deadline_from_the_calls_state_never_from_the_url(twilio, db, sid,
+def test_the_dial_result_takes_the_queue_and_deadline_from_the_calls_state_never_from_the_url(twilio, services, sid,
                                                                                             queue, deadline):
     dial = twiml(case_for(twilio, sid, EMEA, 1, "30000001")).find("Dial")
-    routed = json.loads(db.hget(f"ivr:call:{sid}", "fallback"))
+    routed = json.loads(services.calls.get(sid)["fallback"])
     # A signed URL with more in its query than ours has (Twilio signs whatever URL it requests).
     forged = dial.get("action") + "&" + urlencode({"queue": queue, "deadline": deadline, "case": "30000002",
                                                    "engineer": "emea-de", "plan": "premium", "severity": "1",
@@ -1327,17 +1312,17 @@ def test_the_dial_result_takes_the_queue_and_deadline_from_the_calls_state_never
     assert root.find("Enqueue").text == routed["queue"] == "emea-en"
     assert reply.headers["X-Ivr-Outcome"] == "queue:emea-en"
     assert "X-Injected" not in reply.headers
-    assert waiting(db, "emea-en") == {sid: datetime.fromisoformat(routed["deadline"]).timestamp()}
-    assert not waiting(db, "emea-de") and not waiting(db, "us-en")
+    assert waiting(services, "emea-en") == {sid: datetime.fromisoformat(routed["deadline"]).timestamp()}
+    assert not waiting(services, "emea-de") and not waiting(services, "us-en")
     assert query(root.find("Enqueue").get("waitUrl")) == {"line": EMEA, "lang": "en", "queue": "emea-en"}
 
 
 @pytest.mark.parametrize("lang", ["en", "de"])
-def test_a_dial_result_for_a_call_with_no_routed_queue_gets_the_fail_safe_not_a_made_up_deadline(redis_url, sid,
+def test_a_dial_result_for_a_call_with_no_routed_queue_gets_the_fail_safe_not_a_made_up_deadline(redis_url,
+                                                                                                services, sid,
                                                                                                 lang):
     # e.g. the call's state expired or was lost: the caller must not be queued as due now, ahead of everyone.
     app = build_app(redis_url, strict=False)  # the safety net answers, as in production
-    db = redis.Redis.from_url(redis_url, decode_responses=True)
     try:
         reply = Twilio(app).post(f"/voice/dial-result?line=%2B442079460100&lang={lang}",
                                  call_params(sid, DialCallStatus="no-answer"))
@@ -1348,9 +1333,10 @@ def test_a_dial_result_for_a_call_with_no_routed_queue_gets_the_fail_safe_not_a_
         if lang == "en":
             assert root.find("Say").text == TECHNICAL_TROUBLE
         assert root.find("Enqueue").text == f"emea-{lang}"
-        assert not db.keys("ivr:waiting:*")  # no waiting entry with an invented deadline
+        # No waiting entry with an invented deadline: in no configured queue, and no join logged for any other.
+        assert [queue for queue in sorted(queues(services.settings)) if waiting(services, queue)] == []
+        assert services.events.of(sid, "enqueued") == []
     finally:
-        db.close()
         close_app(app)
 
 
@@ -1361,11 +1347,10 @@ NON_LATIN = [
 
 
 @pytest.mark.parametrize(("ident", "name", "identity"), NON_LATIN)
-def test_an_engineer_with_a_non_latin_name_is_rung_and_the_outcome_header_stays_ascii(redis_url, sid, ident, name,
-                                                                                     identity):
+def test_an_engineer_with_a_non_latin_name_is_rung_and_the_outcome_header_stays_ascii(redis_url, services, sid,
+                                                                                     ident, name, identity):
     settings = settings_with()
     app = build_app(redis_url, settings=settings)
-    db = redis.Redis.from_url(redis_url, decode_responses=True)
     try:
         load_demo(redis_url, settings)
         client = connect(redis_url)
@@ -1392,9 +1377,8 @@ def test_an_engineer_with_a_non_latin_name_is_rung_and_the_outcome_header_stays_
         reply = twilio.post(dial.get("action"), call_params(sid, DialCallStatus="no-answer"))
 
         assert verbs(twiml(reply)) == ["Say", "Enqueue"]
-        assert list(waiting(db, "emea-en")) == [sid]
+        assert list(waiting(services, "emea-en")) == [sid]
     finally:
-        db.close()
         close_app(app)
 
 
@@ -1408,7 +1392,7 @@ def test_an_engineer_id_outside_ascii_is_refused_at_load_naming_the_field(redis_
         result = load_document(store, extra, settings.regions)
         assert not result.ok
         assert [(e.section, e.field) for e in result.errors] == [("engineers", "id")]
-        assert not client.exists("ivr:engineer:zoë")
+        assert store.engineer("zoë") is None
     finally:
         client.close()
 

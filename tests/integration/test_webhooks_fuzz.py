@@ -13,12 +13,13 @@ import xml.etree.ElementTree as ET
 from urllib.parse import urlencode
 
 import pytest
-import redis
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
+from ivr.adapters import keys
+
 from .webhook_support import (BASE, CALLER, EMEA, EMEA_PARTNER, ENDPOINTS, US, VERBS, Twilio, build_app,
-                              close_app, load_demo, settings_with, sign)
+                              close_app, load_demo, queues, settings_with, sign, snapshot)
 
 WAIT_URL_VERBS = {"Say", "Play", "Pause", "Gather", "Redirect", "Leave", "Hangup"}
 """What Twilio accepts for a caller already in a queue: no <Enqueue>, no <Dial>."""
@@ -26,7 +27,7 @@ WAIT_URL_VERBS = {"Say", "Play", "Pause", "Gather", "Redirect", "Leave", "Hangup
 FUZZ = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 DEMO = settings_with()
-QUEUES = {f"{region}-{lang}" for region, spec in DEMO.regions.items() for lang in spec.languages}
+QUEUES = queues(DEMO)
 
 any_text = st.text(max_size=30)
 EDGES = ["", "9" * 5000, "0" * 5000 + "1", "-1", "1e9", "0x10", " 1", "1 ", "１", "²", "NaN", "%00", "\x00", "\x08",
@@ -139,13 +140,6 @@ def app(redis_url):
     close_app(app)
 
 
-@pytest.fixture
-def db(redis_url):
-    client = redis.Redis.from_url(redis_url, decode_responses=True)
-    yield client
-    client.close()
-
-
 def post(app, endpoint: str, form: dict, args: dict):
     """POST as Twilio would to a URL with that query string, signed over exactly that URL."""
     path = endpoint + ("?" + urlencode(args) if args else "")
@@ -180,17 +174,20 @@ def check_answer(endpoint: str, reply, form: dict) -> ET.Element | None:
     return root
 
 
-def check_state(db) -> None:
-    """Per-call state always expires; nothing the fuzz sends leaves a key behind forever."""
-    for key in db.scan_iter("ivr:call:*"):
-        assert db.ttl(key) > 0, key
+def check_state(services) -> None:
+    """Per-call state always expires; nothing the fuzz sends leaves a key behind forever.
+
+    A bound on the storage itself, so every call-state key is scanned, whatever CallSid wrote it.
+    """
+    for key in services.redis.scan_iter(keys.call("*")):
+        assert services.redis.ttl(key) > 0, key
 
 
-def calls_and_logs(db) -> tuple:
-    """What a webhook may write: the calls' states, who is waiting, and the two streams."""
-    return ({key: db.hgetall(key) for key in db.scan_iter("ivr:call:*")},
-            {key: db.zrange(key, 0, -1, withscores=True) for key in db.scan_iter("ivr:waiting:*")},
-            db.xlen("ivr:events"), db.xlen("ivr:callbacks"))
+def waiting_now(services, args: dict) -> dict[str, list[tuple[str, float]]]:
+    """Who waits, with their deadlines, in every configured queue and in any queue the URL names."""
+    names = QUEUES | ({args["queue"]} if args.get("queue") else set())
+    return {queue: [(sid, services.waiting.deadline(queue, sid)) for sid in services.waiting.callers(queue)]
+            for queue in names}
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
@@ -200,24 +197,28 @@ def calls_and_logs(db) -> tuple:
 @example(form={"CallSid": ROUTED, "From": CALLER, "To": EMEA, "DialCallStatus": "no-answer", "Digits": "1",
                "QueueResult": "leave", "QueueTime": "5", "CallStatus": "completed"},
          args={"line": EMEA, "lang": "en", "call": ROUTED, "queue": "emea-en"})
-def test_every_endpoint_answers_any_signed_request_with_twiml(app, db, endpoint, form, args):
-    before = calls_and_logs(db)
+def test_every_endpoint_answers_any_signed_request_with_twiml(app, redis_url, services, endpoint, form, args):
     if (endpoint == "/voice/dial-result" and twilio_could_send(form)
             and form.get("DialCallStatus") not in ("completed", "answered")
-            and not db.hexists(f"ivr:call:{form['CallSid']}", "fallback")):
+            and "fallback" not in services.calls.get(form["CallSid"])):
         # No routed queue to fall back to: the fail-safe answer (tested in test_webhooks.py) queues the
         # caller from configuration, outside the deadline order.
         event("no routed queue: fail-safe answer")
+        waited, joined = waiting_now(services, args), services.events.of(form["CallSid"], "enqueued")
         root = check_answer(endpoint, post(app, endpoint, form, args), form)
         assert root is not None and [child.tag for child in root][-1] == "Enqueue"
-        assert calls_and_logs(db)[1] == before[1]  # nobody queued with a made-up deadline
+        # Nobody queued with a made-up deadline: not in any queue looked at, nor (no join logged) in another.
+        assert waiting_now(services, args) == waited
+        assert services.events.of(form["CallSid"], "enqueued") == joined
         return
+    # Whatever cannot be Twilio's is refused (check_answer holds it to that) and must change nothing at all.
+    before = None if twilio_could_send(form) else snapshot(redis_url)
     reply = post(app, endpoint, form, args)
     root = check_answer(endpoint, reply, form)
     event(f"HTTP {reply.status_code}" + (", empty <Response/>" if root is not None and len(root) == 0 else ""))
     if reply.status_code == 400:
-        assert calls_and_logs(db) == before, "a refused request changed something"
-    check_state(db)
+        assert snapshot(redis_url) == before, "a refused request changed something"
+    check_state(services)
 
 
 @FUZZ
@@ -228,13 +229,13 @@ def test_every_endpoint_answers_any_signed_request_with_twiml(app, db, endpoint,
 @example(to=EMEA, presses=["1", "30000002"], spoken=[False] * 4)
 @example(to=EMEA, presses=["2", "30000006"], spoken=[False] * 4)
 @example(to=EMEA_PARTNER, presses=["3 9 0 0 0 0 0 1"], spoken=[True] * 4)
-def test_a_call_through_the_menu_and_case_prompts_never_breaks(app, db, to, presses, spoken):
+def test_a_call_through_the_menu_and_case_prompts_never_breaks(app, services, to, presses, spoken):
     """Follow the TwiML like Twilio up to the routing decision: each <Gather> gets the next press
     (None: silence, the <Redirect>); the engineer and queue steps have their own test below."""
     form = {"CallSid": "CA" + uuid.uuid4().hex, "From": CALLER, "To": to, "CallStatus": "in-progress"}
     root = check_answer("/voice/incoming", post(app, "/voice/incoming", form, {}), form)
     if root is None:  # refused with 400: a To no Twilio call has
-        assert not db.exists(f"ivr:call:{form['CallSid']}")
+        assert services.calls.get(form["CallSid"]) == {}
         return
     for press, by_voice in zip(presses, spoken):
         gather = root.find("Gather")
@@ -249,7 +250,7 @@ def test_a_call_through_the_menu_and_case_prompts_never_breaks(app, db, to, pres
             url, params = gather.get("action"), {**form, key: press}
         reply = Twilio(app).post(url, params)
         root = check_answer(url.split("?")[0], reply, params)
-    check_state(db)
+    check_state(services)
 
 
 @FUZZ
@@ -260,7 +261,8 @@ def test_a_call_through_the_menu_and_case_prompts_never_breaks(app, db, to, pres
 @example(status="no-answer", wait=("3", "99999"), result="leave", key="")
 @example(status="busy", wait=("2", "10"), result="queue-full", key="2")
 @example(status="no-answer", wait=("2", "10"), result="bridged", key="1")
-def test_the_engineer_and_queue_steps_follow_through_for_any_twilio_values(app, db, status, wait, result, key):
+def test_the_engineer_and_queue_steps_follow_through_for_any_twilio_values(app, services, status, wait, result,
+                                                                           key):
     """Ring the engineer, then whatever Twilio reports, follow <Enqueue> to its wait, key and result."""
     sid = "CA" + uuid.uuid4().hex  # a call of its own per example: no state left by the one before
     form = {"CallSid": sid, "From": CALLER, "To": EMEA}
@@ -276,7 +278,7 @@ def test_the_engineer_and_queue_steps_follow_through_for_any_twilio_values(app, 
         assert [c.tag for c in root] == ["Hangup"]
         return
     assert enqueue.text == "emea-en"
-    assert sid in db.zrange("ivr:waiting:emea-en", 0, -1)
+    assert sid in services.waiting.callers("emea-en")
     position, waited = wait
     params = {**form, "QueuePosition": position, "QueueTime": waited}
     wait_root = check_answer("/voice/wait", Twilio(app).post(enqueue.get("waitUrl"), params), params)
@@ -292,10 +294,10 @@ def test_the_engineer_and_queue_steps_follow_through_for_any_twilio_values(app, 
         assert [c.tag for c in key_root] == (["Leave"] if asked else ["Redirect"])
     params = {**form, "QueueResult": result}
     done = check_answer("/voice/queue-result", Twilio(app).post(enqueue.get("action"), params), params)
-    assert sid not in db.zrange("ivr:waiting:emea-en", 0, -1)
+    assert sid not in services.waiting.callers("emea-en")
     # A callback request reaches the workers once, and only when the caller left asking for one or the
     # queue was full; whoever hears it was recorded has one.
-    recorded = [fields for _id, fields in db.xrange("ivr:callbacks") if fields["sid"] == sid]
+    recorded = [request for request in services.callbacks.requests() if request["sid"] == sid]
     expected = result == "queue-full" or (result == "leave" and asked)
     event(f"callback {'recorded' if expected else 'not recorded'}" + (", asked" if asked else ""))
     assert len(recorded) == (1 if expected else 0), (result, asked, recorded)
@@ -304,7 +306,7 @@ def test_the_engineer_and_queue_steps_follow_through_for_any_twilio_values(app, 
         assert "callback request for case 3 0 0 0 0 0 0 1" in heard
     else:
         assert "callback request" not in heard
-    check_state(db)
+    check_state(services)
 
 
 def test_the_lines_used_here_are_configured():

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import copy
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import parse_qs, urlsplit
 
 import redis
@@ -17,6 +19,7 @@ from ivr.config import DEFAULTS, Settings, _merge, build_settings
 from ivr.cli.demo import demo_document, demo_presence
 from ivr.adapters.directory import load_document
 from ivr.adapters.store import Store, connect
+from ivr.wiring import Services
 
 TOKEN = "12345678901234567890123456789012"
 """The auth token the test apps are built with (any string works; this one looks like Twilio's)."""
@@ -42,6 +45,25 @@ VERBS = {"Say", "Play", "Pause", "Gather", "Redirect", "Hangup", "Dial", "Enqueu
 def settings_with(**overrides) -> Settings:
     """Return settings from the built-in defaults with some keys overridden, as a TOML file would."""
     return build_settings(_merge(copy.deepcopy(DEFAULTS), overrides), "test overrides")
+
+
+def queues(settings: Settings) -> set[str]:
+    """Every configured queue: `<region>-<language>` for each language of each region."""
+    return {f"{code}-{lang}" for code, region in settings.regions.items() for lang in region.languages}
+
+
+@contextmanager
+def services_at(redis_url: str, settings: Settings | None = None) -> Iterator[Services]:
+    """The service's own adapters on a Redis, to read back what a test did as the service reads it.
+
+    Reads go through `calls`, `waiting`, `callbacks`, `events` and `store` (and `Records(services.redis)`),
+    never through key names: the key layout lives in `ivr.adapters` alone.
+    """
+    services = Services.for_commands(settings or settings_with(), redis_url)
+    try:
+        yield services
+    finally:
+        services.close()
 
 
 def build_app(redis_url: str, *, settings: Settings | None = None, allow_at: bool = False,
@@ -155,32 +177,37 @@ def keys(redis_url: str) -> set[str]:
         client.close()
 
 
+_READ = {
+    # type: (queue its read on a pipeline, make the reply comparable)
+    b"string": (lambda pipe, key: pipe.get(key), lambda raw: raw),
+    b"hash": (lambda pipe, key: pipe.hgetall(key), lambda raw: tuple(sorted(raw.items()))),
+    b"set": (lambda pipe, key: pipe.smembers(key), lambda raw: tuple(sorted(raw))),
+    b"zset": (lambda pipe, key: pipe.zrange(key, 0, -1, withscores=True), tuple),
+    b"list": (lambda pipe, key: pipe.lrange(key, 0, -1), tuple),
+    b"stream": (lambda pipe, key: pipe.xrange(key),
+                lambda raw: tuple((entry, tuple(sorted(fields.items()))) for entry, fields in raw)),
+}
+
+
 def snapshot(redis_url: str) -> dict[bytes, tuple]:
     """Every key with its type and contents, but not its TTL (which moves with the clock).
 
     Comparing two snapshots tells whether a request changed anything at all, including a field
-    of a hash that already existed or an entry added to a stream.
+    of a hash that already existed or an entry added to a stream. Pipelined (a few round trips
+    however many keys), since the fuzz tests take two per refused request.
     """
     client = redis.Redis.from_url(redis_url)  # bytes: RQ's job hashes hold pickles, not text
     try:
-        out = {}
-        for key in client.scan_iter(count=1000):
-            kind = client.type(key)
-            if kind == b"string":
-                value = client.get(key)
-            elif kind == b"hash":
-                value = tuple(sorted(client.hgetall(key).items()))
-            elif kind == b"set":
-                value = tuple(sorted(client.smembers(key)))
-            elif kind == b"zset":
-                value = tuple(client.zrange(key, 0, -1, withscores=True))
-            elif kind == b"list":
-                value = tuple(client.lrange(key, 0, -1))
-            elif kind == b"stream":
-                value = tuple((entry, tuple(sorted(fields.items()))) for entry, fields in client.xrange(key))
-            else:
-                value = None
-            out[key] = (kind, value)
-        return out
+        names = list(client.scan_iter(count=1000))
+        pipe = client.pipeline(transaction=False)
+        for key in names:
+            pipe.type(key)
+        kinds = pipe.execute()
+        for key, kind in zip(names, kinds, strict=True):
+            if kind in _READ:
+                _READ[kind][0](pipe, key)
+        replies = iter(pipe.execute())
+        return {key: (kind, _READ[kind][1](next(replies)) if kind in _READ else None)
+                for key, kind in zip(names, kinds, strict=True)}
     finally:
         client.close()
