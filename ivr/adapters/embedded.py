@@ -98,7 +98,8 @@ class EmbeddedRedis:
     def url(self) -> str:
         return f"unix://{self.socket}"
 
-    def _alive(self, timeout: float = 1) -> bool:
+    def answers(self, timeout: float = 1) -> bool:
+        """Tell whether a server answers PING on this data directory's socket."""
         if not self.socket.exists():
             return False
         client = self._client(timeout)
@@ -143,7 +144,7 @@ class EmbeddedRedis:
 
     def _revive(self) -> bool:
         """Start the server if no process serves the directory; tell whether it did (lock held)."""
-        if self._alive():
+        if self.answers():
             return False
         pid = self._server_pid()
         if pid is not None or self._listening():
@@ -214,7 +215,7 @@ class EmbeddedRedis:
             umask=0o077,  # the AOF, log and pidfile hold or reveal callers' data: 0600
         )
         deadline = time.monotonic() + START_TIMEOUT
-        while not self._alive():
+        while not self.answers():
             if self.process.poll() is not None or time.monotonic() > deadline:
                 tail = log_file.read_text(errors="replace")[-2000:] if log_file.exists() else ""
                 self.process.kill()

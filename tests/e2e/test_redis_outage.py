@@ -16,11 +16,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-import redis
 import requests
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
+from ivr.adapters.embedded import EmbeddedRedis
 from ivr.cli.simulator import CallSimulator, parse_presses
 from tests.redis_server import free_port
 
@@ -97,13 +95,7 @@ def start_lock(data_dir: Path):
 
 
 def socket_answers(data_dir: Path) -> bool:
-    client = redis.Redis(unix_socket_path=str(data_dir / "redis.sock"), socket_timeout=0.5, retry=Retry(NoBackoff(), 0))
-    try:
-        return client.ping()
-    except redis.RedisError:
-        return False
-    finally:
-        client.close()
+    return EmbeddedRedis(data_dir).answers(timeout=0.5)
 
 
 def test_a_killed_embedded_redis_is_back_within_5_s_and_health_tells_the_truth(served):

@@ -40,16 +40,7 @@ def servers_for(data_dir: Path) -> list[int]:
 
 
 def answers(data_dir: Path) -> bool:
-    socket = data_dir / "redis.sock"
-    if not socket.exists():
-        return False
-    client = redis.Redis(unix_socket_path=str(socket), socket_timeout=1, retry=Retry(NoBackoff(), 0))
-    try:
-        return client.ping()
-    except redis.RedisError:
-        return False
-    finally:
-        client.close()
+    return EmbeddedRedis(data_dir).answers()
 
 
 @pytest.fixture
