@@ -64,6 +64,7 @@ DEFAULTS: dict = {
               "record_ttl": 7776000},
     "http": {"max_body": 65536},
     "proxy": {"trusted": []},
+    "dispatch": {"claim_window": 60},
     # Empty: not pinned, requests are checked against the URL they arrived on.
     "public_url": "",
 }
@@ -74,7 +75,8 @@ _REGION_KEYS = {"name", "languages", "timezone", "holidays"}
 _LINE_KEYS = {"number", "region", "audience", "languages", "timezone", "name"}
 _PLAN_KEYS = {"days", "open", "close"}
 _SECTION_KEYS = {"dial": {"timeout"}, "queue": {"max_wait", "hold_music"},
-                 "calls": {"state_ttl", "record_ttl"}, "http": {"max_body"}, "proxy": {"trusted"}}
+                 "calls": {"state_ttl", "record_ttl"}, "http": {"max_body"}, "proxy": {"trusted"},
+                 "dispatch": {"claim_window"}}
 # Every pattern below is used with fullmatch: `$` would let a trailing newline through.
 _HHMM = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 _REGION_CODE = re.compile(r"[a-z][a-z0-9]*")
@@ -88,10 +90,12 @@ RANGES: dict[tuple[str, str], tuple[int, int, str]] = {
     ("calls", "state_ttl"): (600, 2592000, "seconds"),
     ("calls", "record_ttl"): (86400, 315360000, "seconds"),
     ("http", "max_body"): (1024, 1048576, "bytes"),
+    ("dispatch", "claim_window"): (0, 3600, "seconds"),
 }
 """(low, high, unit) of each number: what Twilio's <Dial timeout> accepts, a wait of one minute to
 a day, call state for ten minutes to 30 days (and longer than any wait), records for a day to ten
-years (a Redis TTL far below its 64-bit limit), and bodies from 1 KB (Twilio's are a few KB) to 1 MB."""
+years (a Redis TTL far below its 64-bit limit), bodies from 1 KB (Twilio's are a few KB) to 1 MB, and a
+busy engineer's first claim on their case's caller from none to an hour."""
 
 
 @dataclass(frozen=True)
@@ -117,6 +121,8 @@ class Settings:
     hold_music: str
     record_ttl: int
     max_body: int
+    claim_window: int
+    """Seconds a busy engineer's case caller stays theirs after the engineer becomes free (SPEC §5.3)."""
     public_url: str
     trusted_proxies: tuple[str, ...] = ()
     source: str = "built-in defaults"
@@ -286,6 +292,7 @@ def build_settings(raw: dict, source: str = "built-in defaults") -> Settings:
         hold_music=_url(raw["queue"]["hold_music"], "queue.hold_music", source),
         record_ttl=numbers["record_ttl"],
         max_body=numbers["max_body"],
+        claim_window=numbers["claim_window"],
         public_url=_public_url(raw["public_url"], source),
         trusted_proxies=_trusted_proxies(raw["proxy"]["trusted"], source),
         source=source,

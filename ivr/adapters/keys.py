@@ -5,6 +5,8 @@
 | `ivr:account:<id>`, `ivr:engineer:<id>`, `ivr:case:<number>` | string (JSON) | the directory |
 | `ivr:index:<accounts\\|engineers\\|cases>` | set | the directory |
 | `ivr:presence:<engineer>` | string | the directory's engineers |
+| `ivr:presence-since` | hash: engineer → when their presence last changed | the directory's engineers |
+| `ivr:presence-log` | stream: every presence change with its time | `MAXLEN ~` `PRESENCE_LOG_MAXLEN` |
 | `ivr:staff:<queue>` | set of engineers on shift | the directory's engineers |
 | `ivr:call:<CallSid>` | hash: a live call's state | TTL `calls.state_ttl`, refreshed on each step |
 | `ivr:waiting:<queue>` | sorted set: CallSid by deadline | entries leave with the call; stale ones swept on join; key TTL `calls.state_ttl` |
@@ -28,6 +30,11 @@ EVENTS_MAXLEN = 100_000
 CALLBACKS = PREFIX + "callbacks"
 CALLBACKS_MAXLEN = 10_000
 """Callback requests kept (approximately); far more than a day of callers asking to be called back."""
+
+PRESENCE_SINCE = PREFIX + "presence-since"
+PRESENCE_LOG = PREFIX + "presence-log"
+PRESENCE_LOG_MAXLEN = 100_000
+"""Presence changes kept (approximately): weeks of a large team's days, for occupancy reports."""
 
 CALLS_INDEX = PREFIX + "calls"
 """Finished calls by end time, newest last, for `ivr calls` and reports."""

@@ -2,16 +2,17 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict
-from datetime import date
+from datetime import UTC, date, datetime
 
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from routing import Account, Case, CaseFile, Engineer, Staffing
-from routing.dispatch import on_shift, queues_served
+from routing.dispatch import Presence, on_shift, queues_served
 from routing.model import DEFAULT_PRESENCE, PRESENCE_STATES
 from routing.records import Directory
 
@@ -168,6 +169,11 @@ class Store:
                         raise UnknownEngineer(ident)
                     pipe.multi()
                     pipe.set(self.key("presence", ident), state)
+                    # Kept with its time: a first claim runs from the moment an engineer is free.
+                    changed = f"{time.time():.3f}"
+                    pipe.hset(keys.PRESENCE_SINCE, ident, changed)
+                    pipe.xadd(keys.PRESENCE_LOG, {"engineer": ident, "state": state, "at": changed},
+                              maxlen=keys.PRESENCE_LOG_MAXLEN, approximate=True)
                     self._staff(pipe, engineer, state)
                     pipe.execute()
                     return
@@ -189,6 +195,24 @@ class Store:
     def on_shift(self, queue: str) -> set[str]:
         """Return the engineers on shift who serve a queue (what overflow asks about)."""
         return self.redis.smembers(self.key("staff", queue))
+
+    def presences(self, idents: Iterable[str]) -> dict[str, Presence]:
+        """Return engineers' presence with when it last changed (an engineer never set is offline since ever)."""
+        idents = list(idents)
+        if not idents:
+            return {}
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.mget([self.key("presence", i) for i in idents])
+        pipe.hmget(keys.PRESENCE_SINCE, idents)
+        states, since = pipe.execute()
+        return {i: Presence(state or DEFAULT_PRESENCE, datetime.fromtimestamp(float(at or 0), UTC))
+                for i, state, at in zip(idents, states, since, strict=True)}
+
+    def engineers(self) -> list[Engineer]:
+        """Return every engineer in the directory."""
+        idents = sorted(self.redis.smembers(self._index["engineers"]))
+        raws = self.redis.mget([self.key("engineer", i) for i in idents]) if idents else []
+        return [e for e in map(_engineer, raws) if e is not None]
 
     def presence(self, ident: str) -> str:
         return self.redis.get(self.key("presence", ident)) or DEFAULT_PRESENCE

@@ -34,7 +34,7 @@ if #ARGV > 10 then
 end
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
 redis.call('EXPIRE', KEYS[1], ARGV[6])
-redis.call('HSET', KEYS[2], 'queue', ARGV[4], 'waiting', ARGV[5], 'deadline', ARGV[3])
+redis.call('HSET', KEYS[2], 'queue', ARGV[4], 'waiting', ARGV[5], 'deadline', ARGV[3], 'joined', ARGV[8])
 redis.call('EXPIRE', KEYS[2], ARGV[6])
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[7], '*', 'sid', ARGV[1], 'event', 'enqueued', 'queue', ARGV[4],
            'deadline', ARGV[3], 'at', ARGV[8])
@@ -114,6 +114,19 @@ class Waiting:
     def deadline(self, queue: str, sid: str) -> float | None:
         """Return a waiting caller's deadline (epoch seconds), or None when they are not waiting there."""
         return self.redis.zscore(keys.waiting(queue), sid)
+
+    def entries(self, queue: str) -> list[tuple[str, Enqueue, float]]:
+        """Return each caller waiting in a queue with their queue decision and when they joined (epoch seconds)."""
+        sids = self.redis.zrange(keys.waiting(queue), 0, -1)
+        pipe = self.redis.pipeline(transaction=False)
+        for sid in sids:
+            pipe.hmget(keys.call(sid), "waiting", "joined")
+        found = []
+        for sid, (entry, joined) in zip(sids, pipe.execute() if sids else [], strict=True):
+            decision = parse_queue_entry(entry)
+            if decision is not None:  # its state expired: the next join sweeps it
+                found.append((sid, decision, float(joined or 0)))
+        return found
 
     def callers(self, queue: str) -> list[str]:
         """Return the CallSids waiting in a queue, earliest deadline first."""

@@ -184,6 +184,33 @@ def route_command(runtime: Runtime, case: str, line_number: str, language: str, 
     click.echo(text)
 
 
+@main.group()
+def staff() -> None:
+    """What support staff see and do."""
+
+
+@staff.command("queue")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@click.pass_obj
+def staff_queue(runtime: Runtime, as_json: bool) -> None:
+    """List the waiting callers in the order they will be offered: earliest deadline first."""
+    from ivr.services.staff import waiting_in_order
+
+    _store(runtime)
+    services = runtime.services()
+    rows = waiting_in_order(services)
+    services.close()
+    if as_json:
+        click.echo(json.dumps([row.as_json() for row in rows]))
+        return
+    if not rows:
+        click.echo("nobody is waiting")
+    for row in rows:
+        claim = f"  held for {row.claimed_by}" if row.claimed_by else ""
+        click.echo(f"{row.deadline}  {row.queue:<9} case {row.case}  {row.plan} sev {row.severity}  "
+                   f"waiting {row.waiting_s} s  {row.call_sid}{claim}")
+
+
 DEMO_TOKEN_FILE = "demo-token"
 """Where `ivr serve --demo` leaves its local auth token for `ivr call --url` to find."""
 
