@@ -45,15 +45,29 @@ def wait():
             log.error("redis error asking a callback for %s: %s", param("CallSid"), error)
         response.leave()
         return twiml(response)
-    position = number_param("QueuePosition", 1, 1, 10**6)
+    ahead = _callers_ahead(param("queue"), param("CallSid"))
     with response.gather(num_digits=1, timeout=1, action=url_for("voice.queue.key", **common), method="POST") as gather:
-        if position <= 1:
+        if ahead == 0:
             say(gather, voice, voice.text(prompts.QUEUE_NEXT))
         else:
-            say(gather, voice, voice.plural(prompts.QUEUE_AHEAD, position - 1))
+            say(gather, voice, voice.plural(prompts.QUEUE_AHEAD, ahead))
         say(gather, voice, voice.text(prompts.OFFER_CALLBACK, key=CALLBACK_KEY))
         gather.play(settings.hold_music or url_for("audio.hold_audio", _external=True))
     return twiml(response)
+
+
+def _callers_ahead(queue: str, sid: str) -> int:
+    """Return how many callers will be served before this one: Redis's deadline order, not Twilio's FIFO.
+
+    A caller Redis does not know (queued by the fail-safe answer) or a failing Redis falls back
+    to Twilio's own position.
+    """
+    try:
+        ahead = services().waiting.ahead(queue, sid)
+    except redis.RedisError as error:
+        log.error("redis error reading the position of %s: %s", sid, error)
+        ahead = None
+    return ahead if ahead is not None else number_param("QueuePosition", 1, 1, 10**6) - 1
 
 
 @bp.post("/voice/queue-key")

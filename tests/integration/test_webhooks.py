@@ -776,17 +776,21 @@ def test_the_english_queue_prompt_is_exact(twilio, sid):
     assert root.find("Say").text == ENTERING_QUEUE
 
 
-@pytest.mark.parametrize(("position", "heard"), [
-    ("1", "You are next in line."),
-    ("2", "There is 1 caller ahead of you."),
-    ("3", "There are 2 callers ahead of you."),
-    ("11", "There are 10 callers ahead of you."),
+@pytest.mark.parametrize(("ahead", "heard"), [
+    (0, "You are next in line."),
+    (1, "There is 1 caller ahead of you."),
+    (2, "There are 2 callers ahead of you."),
+    (10, "There are 10 callers ahead of you."),
 ])
-def test_the_waiting_caller_hears_their_position_and_is_offered_a_callback(twilio, sid, services, position, heard):
-    enqueue = enqueued(twilio, sid, key=1)
+def test_the_waiting_caller_hears_their_place_in_deadline_order_and_is_offered_a_callback(twilio, sid, services,
+                                                                                         ahead, heard):
+    enqueue = enqueued(twilio, sid, key=1, number="30000003")  # production severity 3: 360 minutes
+    for _ in range(ahead):  # premium callers arriving later have 30 minutes: they are served first
+        enqueued(twilio, "CA" + uuid.uuid4().hex, key=1, number="30000002")
 
+    # Twilio's own FIFO position says otherwise: the deadline order is what the caller hears.
     root = twiml(twilio.post(enqueue.get("waitUrl"), call_params(
-        sid, QueuePosition=position, QueueTime="30", QueueSid="QU" + "0" * 32, CurrentQueueSize="12")))
+        sid, QueuePosition="1", QueueTime="30", QueueSid="QU" + "0" * 32, CurrentQueueSize="12")))
 
     assert verbs(root) == ["Gather"]
     gather = root.find("Gather")
@@ -798,14 +802,23 @@ def test_the_waiting_caller_hears_their_position_and_is_offered_a_callback(twili
     assert not callbacks(services)
 
 
+def test_a_caller_redis_does_not_know_hears_twilios_position(twilio, sid):
+    """Queued by the fail-safe answer (Redis was down), the caller is in no deadline order."""
+    root = twiml(twilio.post("/voice/wait?line=%2B442079460100&lang=en&queue=emea-en",
+                             call_params(sid, QueuePosition="3", QueueTime="30")))
+
+    assert root.find("Gather/Say").text == "There are 2 callers ahead of you."
+
+
 def test_the_position_is_said_in_the_callers_language_with_its_plural(twilio, sid):
-    enqueue = enqueued(twilio, sid, key=2)  # German
+    enqueue = enqueued(twilio, sid, key=2, number="30000001")  # German, production
     heard = []
-    for position in ("1", "2", "3"):
-        root = twiml(twilio.post(enqueue.get("waitUrl"), call_params(sid, QueuePosition=position, QueueTime="0")))
+    for _ in range(3):
+        root = twiml(twilio.post(enqueue.get("waitUrl"), call_params(sid, QueuePosition="1", QueueTime="0")))
         say = root.find("Gather/Say")
         assert say.get("language") == "de-DE"
         heard.append(say.text)
+        enqueued(twilio, "CA" + uuid.uuid4().hex, key=2, number="30000002")  # one more premium caller ahead
     assert "1" in heard[1] and "2" in heard[2]
     assert len(set(heard)) == 3
     assert heard[1] != "There is 1 caller ahead of you."
