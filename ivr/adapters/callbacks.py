@@ -22,7 +22,6 @@ return 1
 """Turn a caller's callback request into one entry for the workers, however often it is confirmed."""
 
 
-
 class Callbacks:
     """Records callback requests (`ivr:callbacks`, capped) and reads them back."""
 

@@ -76,7 +76,6 @@ def parse_queue_entry(text: str | None) -> Enqueue | None:
         return None
 
 
-
 class Waiting:
     """Reads and writes the waiting callers of every queue."""
 
