@@ -189,3 +189,16 @@ def test_a_retried_case_webhook_that_rings_the_engineer_keeps_the_first_routing(
     deadlines = [p.get("value") for root in (first, again) for p in root.iter("Parameter") if p.get("name") == "deadline"]
     assert deadlines[0] == deadlines[1]
     assert len(services.events.of(sid, "routed")) == 1
+
+
+def test_a_final_status_for_a_caller_no_longer_waiting_writes_no_wait_result(twilio, sid, services, redis_url):
+    """The caller left the queue without a queue result reaching us: the final status must not invent one."""
+    _queue_in_german(twilio, sid)
+    client = redis.Redis.from_url(redis_url)
+    client.zrem(keys.waiting("emea-de"), sid)  # gone from the queue, but no QueueResult arrived
+    client.close()
+
+    twilio.post("/voice/status", call_params(sid, CallStatus="completed", CallDuration="30"))
+
+    assert "queue_result" not in services.calls.get(sid)
+    assert services.events.of(sid, "dequeued") == []

@@ -54,3 +54,18 @@ def test_a_call_to_an_engineer_with_odd_stored_values_gets_well_formed_twiml_and
     outcome = reply.headers["X-Ivr-Outcome"]
     assert outcome.isascii() and "\n" not in outcome
     assert unquote(outcome, errors="surrogatepass").startswith("engineer:")
+
+
+def test_a_control_character_in_a_stored_phone_number_never_reaches_the_twiml(app, redis_url):
+    store = Store(connect(redis_url))
+    store.save(Directory(
+        accounts=[Account("acme", "Acme", "production", False, None, "Europe/Berlin")],
+        engineers=[Engineer("desk", "Desk Phone", ("en",), ("emea",), None, "+4930123456\x07", True)],
+        cases=[Case("07123456", "acme", "technical", 2, "open", "desk")]))
+    store.set_presence("desk", "available")
+    store.redis.close()
+
+    reply = Twilio(app).post("/voice/case?line=%2B442079460100&lang=en&attempt=1",
+                             call_params("CA" + uuid.uuid4().hex, Digits="07123456"))
+
+    assert twiml(reply).find("Dial/Number").text == "+4930123456"

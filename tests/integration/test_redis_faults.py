@@ -149,3 +149,11 @@ def test_the_fallback_url_for_a_failed_wait_keeps_the_caller_in_the_queue_with_w
 
     assert verbs(root) == ["Say", "Redirect"]
     assert root.find("Say").get("language") == "de-DE"
+
+
+def test_the_fallback_url_for_a_failed_queue_result_ends_politely_and_never_queues_again(app, sid):
+    failed = f"https://ivr.example.com/voice/queue-result?{QUEUED}"
+
+    root = twiml(Twilio(app).post("/voice/fallback", call_params(sid, ErrorCode="11200", ErrorUrl=failed)))
+
+    assert verbs(root) == ["Say", "Hangup"]

@@ -110,12 +110,31 @@ def pinned_app(redis_url):
 
 def test_with_a_public_url_a_request_signed_for_another_host_is_refused(pinned_app, sid):
     params = call_params(sid)
-    other = "https://attacker.example.net/voice/incoming"
+    other = "http://attacker.example.net/voice/incoming"  # exactly the URL this request reaches
+    unpinned = build_app_like(pinned_app, public_url="")
+    assert Twilio(unpinned).post("/voice/incoming", params, signature=sign(other, params),
+                                 headers={"Host": "attacker.example.net"}).status_code == 200  # the door pinning shuts
+    close_app(unpinned)
 
     reply = Twilio(pinned_app).post("/voice/incoming", params, signature=sign(other, params),
                                     headers={"Host": "attacker.example.net"})
 
     assert reply.status_code == 403
+
+
+def build_app_like(app, **overrides):
+    """Build another app on the same Redis with some settings changed."""
+    from dataclasses import replace
+
+    services = app.extensions["ivr"]
+    url = services.redis.connection_pool.connection_kwargs
+    return build_app(f"redis://{url['host']}:{url['port']}/{url.get('db', 0)}",
+                     settings=replace(services.settings, **overrides))
+
+
+def test_flask_itself_refuses_bodies_over_the_limit_behind_the_wsgi_check(app):
+    """Two doors, in case one is bypassed (a server that hands the app a body the middleware never saw)."""
+    assert app.config["MAX_CONTENT_LENGTH"] == app.config["MAX_FORM_MEMORY_SIZE"] == 4096
 
 
 def test_with_a_public_url_a_request_signed_for_it_is_answered_whatever_the_host_header(pinned_app, sid):

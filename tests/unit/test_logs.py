@@ -1,9 +1,12 @@
 """Log lines carry no caller or case numbers (issue 6, item 11)."""
+import copy
 import logging
 
 import pytest
 
-from ivr.logs import MaskNumbers, mask
+from ivr.cli.serve import gunicorn_options
+from ivr.logs import MaskNumbers, configure, mask
+from ivr.config import DEFAULTS, build_settings
 
 
 @pytest.mark.parametrize(("text", "masked"), [
@@ -27,3 +30,26 @@ def test_the_filter_masks_the_formatted_message_whoever_logged_it():
     assert MaskNumbers().filter(record)
 
     assert record.getMessage() == "write failed for +*********23"
+
+
+def test_serve_s_logging_masks_every_line_it_writes(capsys):
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        configure()
+        logging.getLogger("ivr.voice").error("redis error for caller %s", "+14155550123")
+    finally:
+        root.handlers[:], root.level = saved
+
+    assert "+*********23" in capsys.readouterr().err
+
+
+def test_gunicorn_s_own_handlers_are_masked_when_it_starts():
+    handler = logging.StreamHandler()
+    logging.getLogger("gunicorn.access").addHandler(handler)
+    try:
+        options = gunicorn_options(build_settings(copy.deepcopy(DEFAULTS)), "127.0.0.1", 5000, 1)
+        options["post_worker_init"](None)
+        assert any(isinstance(f, MaskNumbers) for f in handler.filters)
+    finally:
+        logging.getLogger("gunicorn.access").removeHandler(handler)
