@@ -18,6 +18,7 @@ from .twiml import current_language, current_line, enqueue, param, say, services
 bp = Blueprint("dial", __name__)
 log = logging.getLogger(__name__)
 
+
 @bp.post("/voice/whisper")
 def whisper():
     """Tell the engineer, before the bridge, which case and caller this is."""

@@ -15,11 +15,12 @@ from flask import Flask
 from twilio.request_validator import RequestValidator
 
 import ivr
-from ivr.config import DEFAULTS, Settings, _merge, build_settings
-from ivr.cli.demo import demo_document, demo_presence
 from ivr.adapters.directory import load_document
 from ivr.adapters.store import Store, connect
+from ivr.cli.demo import demo_document, demo_presence
+from ivr.config import DEFAULTS, Settings, _merge, build_settings
 from ivr.wiring import Services
+from routing import queue_name
 
 TOKEN = "12345678901234567890123456789012"
 """The auth token the test apps are built with (any string works; this one looks like Twilio's)."""
@@ -49,7 +50,7 @@ def settings_with(**overrides) -> Settings:
 
 def queues(settings: Settings) -> set[str]:
     """Every configured queue: `<region>-<language>` for each language of each region."""
-    return {f"{code}-{lang}" for code, region in settings.regions.items() for lang in region.languages}
+    return {queue_name(code, lang) for code, region in settings.regions.items() for lang in region.languages}
 
 
 @contextmanager
