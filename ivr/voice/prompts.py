@@ -64,6 +64,13 @@ QUEUE_NEXT = N_("You are next in line.")
 QUEUE_AHEAD = NP_(
     "There is %(num)d caller ahead of you.",
     "There are %(num)d callers ahead of you.")
+HELD_FOR_ENGINEER = N_(
+    "The engineer working on your case is on another call. We are keeping your call for them, "
+    "and they will take it as soon as they are free. Please stay on the line.")
+EXPECTED_WAIT = NP_(
+    "Your expected wait is about %(num)d minute.",
+    "Your expected wait is about %(num)d minutes.")
+CALLER_CONNECTING = N_("Thank you for waiting. An engineer is taking your call now.")
 OFFER_CALLBACK = N_("If you would rather we call you back, press %(key)s now.")
 CALLBACK_RECORDED = N_(
     "Thank you. We have recorded your callback request for case %(case)s, and an engineer will "
@@ -80,6 +87,11 @@ TECHNICAL_TROUBLE = N_(
 WHISPER = N_(
     "Support call for case %(case)s. Plan: %(plan)s. Severity %(severity)s. The caller speaks "
     "%(language)s.")
+OFFER_ACCEPT = N_("To take this call, press %(key)s.")
+OFFER_CONNECTING = N_("Connecting you to the caller.")
+OFFER_NOT_TAKEN = N_("This call will be offered to another engineer. Goodbye.")
+OFFER_CALLER_GONE = N_(
+    "Sorry, the caller hung up before you were connected. You are free for the next call. Goodbye.")
 PLAN_NAMES = {
     "evaluation": N_("Evaluation"),
     "basic": N_("Basic"),
