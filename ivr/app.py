@@ -34,6 +34,11 @@ def build(config: dict | None = None) -> Flask:
     app.config.from_mapping(
         TWILIO_AUTH_TOKEN=os.environ.get("TWILIO_AUTH_TOKEN"),
         TWILIO_ACCOUNT_SID=os.environ.get("TWILIO_ACCOUNT_SID"),
+        # The staff console: sessions signed with IVR_SECRET_KEY (without it the console is off, the
+        # webhooks are not); its softphone's access tokens signed with an API key of the account.
+        IVR_SECRET_KEY=os.environ.get("IVR_SECRET_KEY"),
+        TWILIO_API_KEY=os.environ.get("TWILIO_API_KEY"),
+        TWILIO_API_SECRET=os.environ.get("TWILIO_API_SECRET"),
         REDIS_URL=os.environ.get("REDIS_URL"),
         IVR_CONFIG=os.environ.get("IVR_CONFIG") or None,
         SETTINGS=None,
@@ -61,11 +66,13 @@ def build(config: dict | None = None) -> Flask:
         app.wsgi_app = TrustedProxies(app.wsgi_app, settings.trusted_proxies)
     app.wsgi_app = BodyLimit(app.wsgi_app, settings.max_body)
 
+    from .console import init_app as init_console
     from .voice import bp as voice
     from .voice.hold import audio
 
     app.register_blueprint(voice)
     app.register_blueprint(audio)
+    init_console(app, settings)
 
     @app.get("/healthz")
     def healthz():

@@ -64,7 +64,9 @@ DEFAULTS: dict = {
               "record_ttl": 7776000},
     "http": {"max_body": 65536},
     "proxy": {"trusted": []},
-    "dispatch": {"claim_window": 60},
+    "dispatch": {"claim_window": 60, "wrap_up": 30, "offer_timeout": 20},
+    # Twilio's REST API (offers, dequeues); an egress gateway, or a local stand-in in tests.
+    "twilio": {"api_base": "https://api.twilio.com"},
     # Empty: not pinned, requests are checked against the URL they arrived on.
     "public_url": "",
 }
@@ -76,7 +78,7 @@ _LINE_KEYS = {"number", "region", "audience", "languages", "timezone", "name"}
 _PLAN_KEYS = {"days", "open", "close"}
 _SECTION_KEYS = {"dial": {"timeout"}, "queue": {"max_wait", "hold_music"},
                  "calls": {"state_ttl", "record_ttl"}, "http": {"max_body"}, "proxy": {"trusted"},
-                 "dispatch": {"claim_window"}}
+                 "dispatch": {"claim_window", "wrap_up", "offer_timeout"}, "twilio": {"api_base"}}
 # Every pattern below is used with fullmatch: `$` would let a trailing newline through.
 _HHMM = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 _REGION_CODE = re.compile(r"[a-z][a-z0-9]*")
@@ -91,11 +93,14 @@ RANGES: dict[tuple[str, str], tuple[int, int, str]] = {
     ("calls", "record_ttl"): (86400, 315360000, "seconds"),
     ("http", "max_body"): (1024, 1048576, "bytes"),
     ("dispatch", "claim_window"): (0, 3600, "seconds"),
+    ("dispatch", "wrap_up"): (0, 600, "seconds"),
+    ("dispatch", "offer_timeout"): (5, 120, "seconds"),
 }
 """(low, high, unit) of each number: what Twilio's <Dial timeout> accepts, a wait of one minute to
 a day, call state for ten minutes to 30 days (and longer than any wait), records for a day to ten
 years (a Redis TTL far below its 64-bit limit), bodies from 1 KB (Twilio's are a few KB) to 1 MB, and a
-busy engineer's first claim on their case's caller from none to an hour."""
+busy engineer's first claim on their case's caller from none to an hour, a wrap-up of none to ten
+minutes, and an offer ringing from 5 s to two minutes (Twilio's REST `Timeout` allows 600)."""
 
 
 @dataclass(frozen=True)
@@ -124,6 +129,12 @@ class Settings:
     claim_window: int
     """Seconds a busy engineer's case caller stays theirs after the engineer becomes free (SPEC §5.3)."""
     public_url: str
+    wrap_up: int = 30
+    """Seconds an engineer stays busy after a call before the next offer (SPEC §5.6)."""
+    offer_timeout: int = 20
+    """Seconds an offer rings the engineer before it counts as missed."""
+    api_base: str = "https://api.twilio.com"
+    """Where Twilio's REST API is reached."""
     trusted_proxies: tuple[str, ...] = ()
     source: str = "built-in defaults"
 
@@ -294,6 +305,9 @@ def build_settings(raw: dict, source: str = "built-in defaults") -> Settings:
         max_body=numbers["max_body"],
         claim_window=numbers["claim_window"],
         public_url=_public_url(raw["public_url"], source),
+        wrap_up=numbers["wrap_up"],
+        offer_timeout=numbers["offer_timeout"],
+        api_base=_api_base(raw["twilio"]["api_base"], source),
         trusted_proxies=_trusted_proxies(raw["proxy"]["trusted"], source),
         source=source,
     )
@@ -346,6 +360,14 @@ def _public_url(value, source: str) -> str:
         return value
     if not isinstance(value, str) or not _base_url(value):
         raise ConfigError("public_url", f"{value!r} must be a base URL like https://ivr.example.com "
+                          "(a host and optional port; no path, query or fragment)", source)
+    return value.removesuffix("/")
+
+
+def _api_base(value, source: str) -> str:
+    """Return Twilio's REST base URL without its trailing slash, or raise ConfigError saying why."""
+    if not isinstance(value, str) or not _base_url(value):
+        raise ConfigError("twilio.api_base", f"{value!r} must be a base URL like https://api.twilio.com "
                           "(a host and optional port; no path, query or fragment)", source)
     return value.removesuffix("/")
 

@@ -19,6 +19,7 @@ from .adapters.breaker import Breaker, guarded_client, pinger
 from .adapters.call_state import CallState
 from .adapters.callbacks import Callbacks
 from .adapters.events import Events
+from .adapters.offers import Offers
 from .adapters.store import COMMAND_TIMEOUT, Store, connect
 from .adapters.waiting import Waiting
 from .config import Settings
@@ -55,6 +56,7 @@ class Services:
     waiting: Waiting
     callbacks: Callbacks
     events: Events
+    offers: Offers
     jobs: Jobs
     breaker: Breaker | None = None
     """Webhooks only: fails fast while Redis is known to be down."""
@@ -82,9 +84,11 @@ class Services:
         self.jobs.connection.close()
 
 
-def _call_adapters(client: redis.Redis, settings: Settings) -> tuple[Store, CallState, Waiting, Callbacks, Events]:
+def _call_adapters(client: redis.Redis, settings: Settings) -> tuple[Store, CallState, Waiting, Callbacks, Events,
+                                                                      Offers]:
     state = CallState(client, settings.state_ttl)
-    return Store(client), state, Waiting(client, settings.state_ttl), Callbacks(client, state), Events(client)
+    return (Store(client), state, Waiting(client, settings.state_ttl), Callbacks(client, state), Events(client),
+            Offers(client, settings.state_ttl))
 
 
 def worker_connection(url: str) -> redis.Redis:

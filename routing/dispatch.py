@@ -5,6 +5,7 @@ the staff console, `ivr staff queue` and a what-if replay all order callers the 
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -32,6 +33,29 @@ class WaitingCaller:
     case: str = ""
     preferred: str | None = None
     """The case's engineer, busy when the caller was routed: they have first claim on this caller."""
+    missed_by: frozenset[str] = frozenset()
+    """Engineers who let an offer of this caller pass: they are not offered this caller again."""
+
+
+QUIET_AFTER = timedelta(seconds=150)
+"""A waiting call with no wait-URL request for this long has gone: two hold cycles (a 45 s clip and
+the prompts around it) with room to spare. Such a caller is never offered, and is swept."""
+
+ANSWERED_WAIT_WEIGHT = 0.25
+"""Weight of the newest answered wait in a queue's moving average (α = 1/4)."""
+
+MIN_ANSWERED = 3
+"""Answered waits a queue needs before callers are told an expected wait."""
+
+
+def effective_presence(chosen: str, engaged: bool) -> str:
+    """Return the presence dispatch acts on: the engineer's own choice, but busy while a call engages them."""
+    return "busy" if engaged and chosen == "available" else chosen
+
+
+def gone_quiet(last_heard: datetime, now: datetime, quiet: timedelta = QUIET_AFTER) -> bool:
+    """Tell whether a waiting call has stopped asking for its hold music, so it is no longer there."""
+    return now - last_heard > quiet
 
 
 def queues_served(engineer: Engineer) -> list[str]:
@@ -77,6 +101,8 @@ def next_caller(engineer: Engineer, callers: Iterable[WaitingCaller], presences:
     served = set(queues_served(engineer))
     own, others = [], []
     for caller in callers:
+        if engineer.id in caller.missed_by:
+            continue
         holder = claimed_by(caller, presences, now, window)
         if holder == engineer.id:
             own.append(caller)
@@ -84,3 +110,40 @@ def next_caller(engineer: Engineer, callers: Iterable[WaitingCaller], presences:
             others.append(caller)
     ordered = serving_order(own) or serving_order(others)
     return ordered[0] if ordered else None
+
+
+def offer_plan(engineers: Iterable[Engineer], presences: Mapping[str, Presence], callers: Iterable[WaitingCaller],
+               now: datetime, window: timedelta) -> list[tuple[Engineer, WaitingCaller]]:
+    """Pair free engineers with the callers to offer them: the engineer free longest chooses first, and
+    each caller goes to one engineer."""
+    free = [e for e in engineers
+            if e.active and e.reachable and presences.get(e.id, _OFFLINE).state == "available"]
+    free.sort(key=lambda e: (presences[e.id].since, e.id))
+    left = list(callers)
+    plan = []
+    for engineer in free:
+        caller = next_caller(engineer, left, presences, now, window)
+        if caller is not None:
+            plan.append((engineer, caller))
+            left.remove(caller)
+    return plan
+
+
+_OFFLINE = Presence("offline", datetime.min)
+
+
+def moving_average(previous: float | None, sample: float, weight: float = ANSWERED_WAIT_WEIGHT) -> float:
+    """Return a queue's answered-wait average after one more answered wait."""
+    return sample if previous is None else previous + weight * (sample - previous)
+
+
+def expected_wait(average: float | None, samples: int, ahead: int, on_shift: int) -> int | None:
+    """Return the minutes a caller can honestly expect to wait, or None when there is no honest figure.
+
+    The queue's recent answered wait, scaled by the callers ahead over the engineers on shift;
+    never a number with nobody on shift or too few answered calls, and never zero minutes.
+    """
+    if average is None or samples < MIN_ANSWERED or on_shift < 1 or ahead < 1:
+        return None
+    seconds = average * (ahead + 1) / on_shift
+    return max(1, math.ceil(seconds / 60))

@@ -4,6 +4,7 @@ import pytest
 import redis
 
 from tests.redis_server import RedisServer
+from tests.twilio_api import TwilioApi
 
 SCRATCH_DB = 9
 """Tests run on a scratch database, flushed before and after each test."""
@@ -27,3 +28,9 @@ def redis_url(redis_server):
     yield redis_server
     client.flushdb()
     client.close()
+
+
+@pytest.fixture
+def twilio_api():
+    with TwilioApi() as api:
+        yield api

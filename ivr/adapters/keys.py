@@ -14,7 +14,18 @@
 | `ivr:callbacks` | stream: callback requests | `MAXLEN ~` `CALLBACKS_MAXLEN` |
 | `ivr:record:<CallSid>` | hash: a finished call's record | TTL `calls.record_ttl` |
 | `ivr:calls` | sorted set: CallSid by end time | trimmed to `calls.record_ttl` on each record |
+| `ivr:offer:<id>` | hash: one offer of a caller to an engineer | TTL `calls.state_ttl` |
+| `ivr:offered:<CallSid>` | string: the offer a waiting caller is in | TTL while it rings, `calls.state_ttl` once taken |
+| `ivr:engaged:<engineer>` | string: the offer or call an engineer is on (presence `busy`) | TTL: ringing, the call, then `dispatch.wrap_up` |
+| `ivr:missed:<CallSid>` | set: engineers who let this caller's offer pass | TTL `calls.state_ttl` |
+| `ivr:offers:ringing` | sorted set: offer id by when it stops ringing | entries leave when answered or missed |
+| `ivr:dispatch:wake` | list: a token that wakes the dispatchers | one element |
+| `ivr:answered-wait` | hash: queue → moving average of answered waits, and its sample count | the configured queues |
+| `ivr:rest-log` | stream: REST requests shown instead of sent (`--demo`) | `MAXLEN ~` `REST_LOG_MAXLEN` |
+| `ivr:public-url` | string: the base URL webhooks were last reached at | one value |
 | `ivr:embedded:users` | set of pids sharing the embedded server | the running `ivr` commands |
+| `ivr:password:<engineer>` | string: the salted scrypt hash of the engineer's console password | the directory's engineers (`ivr staff set-password` needs one) |
+| `ivr:signin-failures:<engineer\\|address>:<id>` | string: failed console sign-ins | TTL 15 min from the first failure; engineers in the directory, addresses (IPv6 by /64) |
 
 RQ keeps its own keys under `rq:`, bounded by its job and result TTLs.
 """
@@ -41,6 +52,35 @@ CALLS_INDEX = PREFIX + "calls"
 
 EMBEDDED_USERS = PREFIX + "embedded:users"
 
+RINGING = PREFIX + "offers:ringing"
+"""Offers still ringing, by when they stop: a lost status callback is noticed by the sweep."""
+
+WAKE = PREFIX + "dispatch:wake"
+"""Pushed when something a dispatcher acts on happens (a caller queued, an engineer free)."""
+
+ANSWERED_WAIT = PREFIX + "answered-wait"
+
+REST_LOG = PREFIX + "rest-log"
+REST_LOG_MAXLEN = 1000
+
+PUBLIC_URL = PREFIX + "public-url"
+
+
+def offer(ident: str) -> str:
+    return f"{PREFIX}offer:{ident}"
+
+
+def offered(sid: str) -> str:
+    return f"{PREFIX}offered:{sid}"
+
+
+def engaged(engineer: str) -> str:
+    return f"{PREFIX}engaged:{engineer}"
+
+
+def missed(sid: str) -> str:
+    return f"{PREFIX}missed:{sid}"
+
 
 def call(sid: str) -> str:
     return f"{PREFIX}call:{sid}"
@@ -61,3 +101,13 @@ def directory(kind: str, ident: str) -> str:
 
 def index(section: str) -> str:
     return f"{PREFIX}index:{section}"
+
+
+def password(engineer: str) -> str:
+    """Return the key of an engineer's console password hash."""
+    return f"{PREFIX}password:{engineer}"
+
+
+def signin_failures(kind: str, ident: str) -> str:
+    """Return the key counting failed sign-ins of one `engineer` or from one `address`."""
+    return f"{PREFIX}signin-failures:{kind}:{ident}"

@@ -12,7 +12,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from routing import Account, Case, CaseFile, Engineer, Staffing
-from routing.dispatch import Presence, on_shift, queues_served
+from routing.dispatch import Presence, effective_presence, on_shift, queues_served
 from routing.model import DEFAULT_PRESENCE, PRESENCE_STATES
 from routing.records import Directory
 
@@ -142,15 +142,45 @@ class Store:
         if case.engineer:
             pipe.get(self.key("engineer", case.engineer))
             pipe.get(self.key("presence", case.engineer))
+            pipe.exists(keys.engaged(case.engineer))
         for queue in queues:
             pipe.scard(self.key("staff", queue))
         results = pipe.execute()
         account = _account(results[0])
         engineer = _engineer(results[1]) if case.engineer else None
-        presence = (results[2] if case.engineer else None) or DEFAULT_PRESENCE
+        presence = (effective_presence(results[2] or DEFAULT_PRESENCE, bool(results[3])) if case.engineer
+                    else DEFAULT_PRESENCE)
         staffed = results[len(results) - len(queues):]
         staffing = Staffing({queue: bool(count) for queue, count in zip(queues, staffed, strict=True)})
         return CaseFile(case, account, engineer, presence), staffing
+
+    def assign_engineer(self, number: str, engineer: str, call_sid: str = "") -> bool:
+        """Make an engineer the engineer of a case that has none (SPEC §5.5); return whether it changed.
+
+        The change is kept as a `case_assigned` event for the case system; a case that gained an
+        engineer meanwhile (another call, a load) keeps that one.
+        """
+        key = self.key("case", number)
+        while True:
+            with self.redis.pipeline(transaction=True) as pipe:
+                try:
+                    pipe.watch(key)
+                    raw = pipe.get(key)
+                    if raw is None:
+                        return False
+                    data = json.loads(raw)
+                    if data.get("engineer"):
+                        return False
+                    data["engineer"] = engineer
+                    pipe.multi()
+                    pipe.set(key, json.dumps(data, separators=(",", ":")))
+                    pipe.xadd(keys.EVENTS, {"sid": call_sid, "event": "case_assigned", "case": number,
+                                            "engineer": engineer, "at": f"{time.time():.3f}"},
+                              maxlen=keys.EVENTS_MAXLEN, approximate=True)
+                    pipe.execute()
+                    return True
+                except redis.WatchError:
+                    continue
 
     def engineer(self, ident: str) -> Engineer | None:
         return _engineer(self.redis.get(self.key("engineer", ident)))
@@ -203,10 +233,12 @@ class Store:
             return {}
         pipe = self.redis.pipeline(transaction=False)
         pipe.mget([self.key("presence", i) for i in idents])
+        pipe.mget([keys.engaged(i) for i in idents])
         pipe.hmget(keys.PRESENCE_SINCE, idents)
-        states, since = pipe.execute()
-        return {i: Presence(state or DEFAULT_PRESENCE, datetime.fromtimestamp(float(at or 0), UTC))
-                for i, state, at in zip(idents, states, since, strict=True)}
+        states, engaged, since = pipe.execute()
+        return {i: Presence(effective_presence(state or DEFAULT_PRESENCE, bool(busy)),
+                            datetime.fromtimestamp(float(at or 0), UTC))
+                for i, state, busy, at in zip(idents, states, engaged, since, strict=True)}
 
     def engineers(self) -> list[Engineer]:
         """Return every engineer in the directory."""
@@ -215,4 +247,6 @@ class Store:
         return [e for e in map(_engineer, raws) if e is not None]
 
     def presence(self, ident: str) -> str:
-        return self.redis.get(self.key("presence", ident)) or DEFAULT_PRESENCE
+        """Return an engineer's presence as dispatch sees it: busy while an offer or call engages them."""
+        chosen, engaged = self.redis.mget([self.key("presence", ident), keys.engaged(ident)])
+        return effective_presence(chosen or DEFAULT_PRESENCE, engaged is not None)

@@ -11,6 +11,7 @@ from datetime import datetime
 import redis
 
 from routing import Enqueue
+from routing.dispatch import moving_average
 
 from . import keys
 from .events import now, pairs
@@ -138,3 +139,24 @@ class Waiting:
     def kept_for(self, queue: str) -> int:
         """Return the seconds a queue's waiting list has left (negative when it is empty or has no expiry)."""
         return self.redis.ttl(keys.waiting(queue))
+
+    def answered(self, queue: str, waited: float) -> None:
+        """Fold one answered wait into the queue's moving average, which expected waits come from."""
+        while True:
+            with self.redis.pipeline(transaction=True) as pipe:
+                try:
+                    pipe.watch(keys.ANSWERED_WAIT)
+                    average, samples = pipe.hmget(keys.ANSWERED_WAIT, f"{queue}:average", f"{queue}:samples")
+                    pipe.multi()
+                    pipe.hset(keys.ANSWERED_WAIT, mapping={
+                        f"{queue}:average": f"{moving_average(float(average) if average else None, waited):.3f}",
+                        f"{queue}:samples": int(samples or 0) + 1})
+                    pipe.execute()
+                    return
+                except redis.WatchError:
+                    continue
+
+    def answered_wait(self, queue: str) -> tuple[float | None, int]:
+        """Return a queue's moving average of answered waits (seconds) and how many waits it has seen."""
+        average, samples = self.redis.hmget(keys.ANSWERED_WAIT, f"{queue}:average", f"{queue}:samples")
+        return (float(average) if average else None), int(samples or 0)

@@ -211,6 +211,36 @@ def staff_queue(runtime: Runtime, as_json: bool) -> None:
                    f"waiting {row.waiting_s} s  {row.call_sid}{claim}")
 
 
+@staff.command("set-password")
+@click.argument("engineer")
+@click.pass_obj
+def staff_set_password(runtime: Runtime, engineer: str) -> None:
+    """Set the password ENGINEER signs in to the staff console with.
+
+    On a terminal it is asked for twice, unseen; otherwise the first line of standard input is
+    the password. Stored as a salted scrypt hash; sessions signed in with the old one end.
+    """
+    from ivr.adapters.staff_accounts import PasswordRefused, StaffAccounts, check_new_password
+
+    store = _store(runtime)
+    record = store.engineer(engineer)
+    if record is None:
+        fail(f"no engineer {engineer!r} in the directory (load it with `ivr load`)")
+    if sys.stdin.isatty():
+        password = click.prompt(f"New console password for {engineer}", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().removesuffix("\n").removesuffix("\r")
+        if not password:
+            fail("no password: give it as the first line of standard input (or run on a terminal to be asked)")
+    try:
+        check_new_password(password)
+    except PasswordRefused as exc:
+        fail(f"password not set: {exc}")
+    StaffAccounts(store.redis).set_password(engineer, password)
+    note = "" if record.active else " (note: this engineer is inactive in the directory and cannot sign in)"
+    click.echo(f"password set for {engineer} ({record.name}); sign in at /console/{note}")
+
+
 DEMO_TOKEN_FILE = "demo-token"
 """Where `ivr serve --demo` leaves its local auth token for `ivr call --url` to find."""
 
@@ -220,15 +250,16 @@ DEMO_TOKEN_FILE = "demo-token"
 @click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on.")
 @click.option("--workers", default=2, show_default=True, type=int, help="Gunicorn worker processes.")
 @click.option("--demo", is_flag=True, help="Load sample data, make a local auth token, and print numbers to try.")
+@click.option("--no-worker", is_flag=True, help="Do not run `ivr worker` (jobs and dispatch) beside the webhooks.")
 @click.pass_obj
-def serve(runtime: Runtime, host: str, port: int, workers: int, demo: bool) -> None:
-    """Run the Twilio webhooks (gunicorn); without REDIS_URL, on the embedded Redis."""
+def serve(runtime: Runtime, host: str, port: int, workers: int, demo: bool, no_worker: bool) -> None:
+    """Run the Twilio webhooks (gunicorn) and a worker; without REDIS_URL, on the embedded Redis."""
     import os
     import secrets
 
     from ivr.app import build
     from ivr.logs import configure
-    from .serve import Server, gunicorn_options
+    from .serve import BackgroundWorker, Server, gunicorn_options
 
     configure()
 
@@ -250,10 +281,35 @@ def serve(runtime: Runtime, host: str, port: int, workers: int, demo: bool) -> N
         click.echo(f"try: ivr call --url http://{host}:{port} --to {runtime.settings.default_line.number} "
                    f"--from +15555550123 --press 1,10000001")
     config = {"TWILIO_AUTH_TOKEN": token, "REDIS_URL": url, "SETTINGS": runtime.settings, "ALLOW_AT": demo}
+    _console(config, demo, host, port)
     build(config)  # fail here, in the foreground, on anything the workers would trip over
     click.echo(f"serving on http://{host}:{port} (Redis: {url}; configuration: {runtime.settings.source})")
     runtime.supervise()  # a killed embedded Redis comes back on its data within a second
-    Server(lambda: build(config), gunicorn_options(runtime.settings, host, port, workers)).run()
+    background = None if no_worker else BackgroundWorker(url, demo).start()
+    try:
+        Server(lambda: build(config), gunicorn_options(runtime.settings, host, port, workers)).run()
+    finally:
+        if background is not None:
+            background.stop()
+
+
+def _console(config: dict, demo: bool, host: str, port: int) -> None:
+    """Give the demo a console secret key when none is set, and say where the console is, or why it is off."""
+    import os
+    import secrets
+
+    from ivr.console import MIN_SECRET_KEY, secret_key_problem
+
+    key = os.environ.get("IVR_SECRET_KEY") or ""
+    if demo and not key:
+        # Signs the console's sessions; a new one each start signs everyone out, which a demo can afford.
+        config["IVR_SECRET_KEY"] = key = secrets.token_hex(32)
+    if len(key) >= MIN_SECRET_KEY:
+        example = "us-en" if demo else "ENGINEER"
+        click.echo(f"staff console: http://{host}:{port}/console/ (give an engineer a password with "
+                   f"`ivr staff set-password {example}`)")
+    else:
+        click.echo(f"staff console off: {secret_key_problem(key)}; the webhooks are served all the same", err=True)
 
 
 def _load_demo(runtime: Runtime, store) -> None:
@@ -342,17 +398,50 @@ def _demo_token(runtime: Runtime) -> str | None:
     return path.read_text().strip() if path and path.exists() else None
 
 
+WORKER_TIMEOUT = 5.0
+"""Seconds the worker's Redis commands may take: longer than the dispatcher's wait for a wake-up."""
+
+
 @main.command()
-@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+@click.option("--burst", is_flag=True, help="Run the queued jobs and one dispatch pass, then stop.")
+@click.option("--demo", is_flag=True, help="With no Twilio account set, show REST requests instead of sending them.")
+@click.option("--no-dispatch", is_flag=True, help="Run background jobs only, no dispatcher.")
 @click.pass_obj
-def worker(runtime: Runtime, burst: bool) -> None:
-    """Run an RQ worker for the service's background jobs (call records)."""
-    from rq import Queue, Worker
+def worker(runtime: Runtime, burst: bool, demo: bool, no_dispatch: bool) -> None:
+    """Run the background jobs (RQ) and the dispatcher that offers waiting callers to free engineers."""
+    from rq import Queue, SimpleWorker
 
+    from ivr.dispatch.dispatcher import Dispatcher
+    from ivr.dispatch.rest import MissingCredentials, rest_client
+    from ivr.logs import configure
+    from ivr.wiring import Services, worker_connection
     from workers import QUEUE_NAME
+    from workers.dispatch import use
 
-    from ivr.wiring import worker_connection
-
+    configure()
     _store(runtime)
-    connection = worker_connection(runtime.url())
-    Worker([Queue(QUEUE_NAME, connection=connection)], connection=connection).work(burst=burst)
+    url = runtime.url()
+    services = Services.for_commands(runtime.settings, url, WORKER_TIMEOUT)
+    dispatcher = stop = None
+    try:
+        rest = rest_client(runtime.settings, demo_log=services.redis if demo else None)
+    except MissingCredentials as error:
+        rest = None
+        click.echo(f"error: dispatch is off: {error}", err=True)
+    if rest is not None:
+        use(services, rest)
+        if not no_dispatch:
+            dispatcher = Dispatcher(services, rest)
+            if burst:
+                dispatcher.run_once()
+            else:
+                _thread, stop = dispatcher.start()
+    connection = worker_connection(url)
+    # In-process jobs: they are short REST requests, and forking beside the dispatcher's threads is unsafe.
+    try:
+        SimpleWorker([Queue(QUEUE_NAME, connection=connection)], connection=connection).work(burst=burst)
+    finally:
+        if stop is not None:
+            stop.set()
+        if dispatcher is not None:
+            dispatcher.pool.shutdown(wait=True)

@@ -13,3 +13,12 @@ def change_presence(services: Services, engineer: str, state: str) -> None:
     services.store.set_presence(engineer, state)
     if state == "available":
         services.offers.wake()
+
+
+def take_next(services: Services, engineer: str):
+    """Make an engineer available now and offer them their next caller; return that caller's row, if any.
+
+    Stub until the dispatcher lands: sets `available` and wakes the dispatcher.
+    """
+    change_presence(services, engineer, "available")
+    return None

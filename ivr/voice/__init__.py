@@ -13,16 +13,17 @@ import redis
 from flask import Blueprint, current_app, g, request
 from werkzeug.exceptions import HTTPException
 
+from ivr.adapters import keys
 from ivr.adapters.breaker import end_budget, start_budget
 
-from . import case, dial, language, queue, status
+from . import case, dial, language, offer, queue, status
 from .failsafe import failsafe
 from .security import check_request
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("voice", __name__)
-for _stage in (language, case, dial, queue, status):
+for _stage in (language, case, dial, queue, status, offer):
     bp.register_blueprint(_stage.bp)
 
 
@@ -30,6 +31,23 @@ for _stage in (language, case, dial, queue, status):
 def checked():
     check_request()
     g.budget = start_budget()
+    _remember_public_url()
+
+
+_noted_url: str | None = None
+
+
+def _remember_public_url() -> None:
+    """Keep the base URL Twilio reaches us at, for the URLs dispatch gives Twilio (unless `public_url` is set)."""
+    global _noted_url
+    base = request.url_root.rstrip("/")
+    if base == _noted_url or current_app.extensions["ivr"].settings.public_url:
+        return
+    try:
+        current_app.extensions["ivr"].redis.set(keys.PUBLIC_URL, base)
+        _noted_url = base
+    except redis.RedisError as error:  # the call goes on; the next request tries again
+        log.warning("could not record the public URL: %s", error)
 
 
 @bp.teardown_request

@@ -13,6 +13,10 @@ WAIT_STEPS = frozenset({"/voice/wait", "/voice/queue-key"})
 """Steps Twilio runs for a caller already in a queue: their TwiML may not <Enqueue> or <Dial>."""
 
 
+ENGINEER_STEPS = frozenset({"/voice/offer/answer", "/voice/offer/accept"})
+"""Steps of an engineer's call ringing with an offer: no caller is on it."""
+
+
 def fallback_response(line=None, language=None) -> VoiceResponse:
     """Put the caller in the line's queue for their language, touching nothing but config."""
     line = line or current_line()
@@ -29,7 +33,7 @@ def fallback_response(line=None, language=None) -> VoiceResponse:
 
 def failsafe(path: str, line=None, language=None) -> Response | tuple:
     """Answer a step that failed with what is valid there and keeps the caller moving, without Redis."""
-    if path == "/voice/status":
+    if path in ("/voice/status", "/voice/offer/status"):
         return "", 204
     if not path.startswith("/voice/"):
         return "", 503
@@ -39,6 +43,11 @@ def failsafe(path: str, line=None, language=None) -> Response | tuple:
     response = VoiceResponse()
     if path == "/voice/whisper":
         return twiml(response)  # the engineer is bridged without the whisper rather than not at all
+    if path in ENGINEER_STEPS:
+        # The engineer's side of an offer: it stays ringing and is missed, the caller keeps their place.
+        say(response, voice, voice.text(prompts.OFFER_NOT_TAKEN))
+        response.hangup()
+        return twiml(response)
     if path in WAIT_STEPS:
         # Already in the queue: keep holding (wait-URL verbs only), the wait URL comes round again.
         say(response, voice, voice.text(prompts.TECHNICAL_TROUBLE))

@@ -7,6 +7,8 @@ import redis
 from flask import Blueprint, request, url_for
 from twilio.twiml.voice_response import VoiceResponse
 
+from routing.dispatch import expected_wait
+
 from . import prompts
 from .speech import spaced_digits
 from .twiml import current_language, current_line, number_param, param, say, services, speaker, twiml
@@ -45,15 +47,43 @@ def wait():
             log.error("redis error asking a callback for %s: %s", param("CallSid"), error)
         response.leave()
         return twiml(response)
+    _heard(param("CallSid"), line.number)
     ahead = _callers_ahead(param("queue"), param("CallSid"))
+    minutes = _expected_wait(param("queue"), ahead)
     with response.gather(num_digits=1, timeout=1, action=url_for("voice.queue.key", **common), method="POST") as gather:
         if ahead == 0:
             say(gather, voice, voice.text(prompts.QUEUE_NEXT))
         else:
             say(gather, voice, voice.plural(prompts.QUEUE_AHEAD, ahead))
+        if minutes is not None:
+            say(gather, voice, voice.plural(prompts.EXPECTED_WAIT, minutes))
         say(gather, voice, voice.text(prompts.OFFER_CALLBACK, key=CALLBACK_KEY))
         gather.play(settings.hold_music or url_for("audio.hold_audio", _external=True))
     return twiml(response)
+
+
+def _heard(sid: str, line: str) -> None:
+    """Note that the call is still holding, and its QueueSid; the first time, wake the dispatcher for it."""
+    svc = services()
+    queue_sid = request.form.get("QueueSid", "")
+    try:
+        if svc.offers.heard(sid, queue_sid, line, svc.settings.state_ttl):
+            svc.offers.wake()
+    except redis.RedisError as error:
+        # Holding goes on; the sweep sweeps a call never heard from, so the next request must land.
+        log.error("redis error noting that %s is holding: %s", sid, error)
+
+
+def _expected_wait(queue: str, ahead: int) -> int | None:
+    """Return the minutes to tell a caller they can expect to wait, when an honest figure exists."""
+    svc = services()
+    try:
+        average, samples = svc.waiting.answered_wait(queue)
+        on_shift = len(svc.store.on_shift(queue))
+    except redis.RedisError as error:
+        log.error("redis error estimating the wait in %s: %s", queue, error)
+        return None
+    return expected_wait(average, samples, ahead, on_shift)
 
 
 def _callers_ahead(queue: str, sid: str) -> int:
@@ -110,6 +140,13 @@ def result():
         # Never back into the queue from here: a full queue would bounce the caller forever.
         log.error("redis error recording queue result %r of %s: %s", outcome, sid, error)
         callback = False
+    if outcome == "redirected" and sid:
+        # Moved out of the queue for an engineer who took the offer: make sure they reach the engineer.
+        offer = svc.offers.get(svc.calls.get(sid).get("offer", ""))
+        if offer is not None and offer.call == sid and offer.state in ("accepted", "bridged"):
+            response.redirect(url_for("voice.offer.join", offer=offer.id, line=line.number, lang=language,
+                                      queue=offer.queue), method="POST")
+            return twiml(response)
     if outcome in ENDED:
         # The caller spoke to an engineer, hung up, or another step took the call over.
         response.hangup()

@@ -147,7 +147,9 @@ def enqueue(response: VoiceResponse, line: Line, language: str, decision: Enqueu
         english = decision.queue.endswith("-en")
         say(response, voice, voice.text(prompts.OVERFLOW_TO_ENGLISH if english else prompts.OVERFLOW_OTHER))
     if announce:
-        say(response, voice, voice.text(prompts.ENTERING_QUEUE))
+        # A caller held for their busy engineer is told so: the next free engineer is not who takes it.
+        held = decision.preferred and not decision.overflow_from
+        say(response, voice, voice.text(prompts.HELD_FOR_ENGINEER if held else prompts.ENTERING_QUEUE))
     # No case number or deadline in our URLs: Twilio's logs and ours keep URLs; the call's state keeps the rest.
     common = {"line": line.number, "lang": language, "queue": decision.queue}
     response.enqueue(

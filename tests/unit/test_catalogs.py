@@ -19,7 +19,9 @@ def all_msgids():
                prompts.CASE_MALFORMED, prompts.CASE_NO_INPUT, prompts.CASE_UNKNOWN, prompts.CONNECTING_ENGINEER,
                prompts.ENGINEER_UNAVAILABLE, prompts.ENTERING_QUEUE, prompts.OVERFLOW_TO_ENGLISH,
                prompts.OVERFLOW_OTHER, prompts.QUEUE_NEXT, prompts.OFFER_CALLBACK, prompts.CALLBACK_RECORDED,
-               prompts.LONG_WAIT, prompts.QUEUE_FAILED, prompts.TECHNICAL_TROUBLE, prompts.WHISPER]
+               prompts.LONG_WAIT, prompts.QUEUE_FAILED, prompts.TECHNICAL_TROUBLE, prompts.WHISPER,
+               prompts.HELD_FOR_ENGINEER, prompts.CALLER_CONNECTING, prompts.OFFER_ACCEPT, prompts.OFFER_CONNECTING,
+               prompts.OFFER_NOT_TAKEN, prompts.OFFER_CALLER_GONE]
     return singles + list(prompts.REFUSED.values()) + list(prompts.PLAN_NAMES.values())
 
 
@@ -31,7 +33,7 @@ def catalog(language):
 def test_the_template_holds_exactly_the_prompts_the_code_speaks():
     with open("locales/messages.pot", "rb") as fh:
         template = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(fh) if m.id}
-    spoken = set(all_msgids()) | {prompts.QUEUE_AHEAD[0]}
+    spoken = set(all_msgids()) | {prompts.QUEUE_AHEAD[0], prompts.EXPECTED_WAIT[0]}
     assert template == spoken
 
 
@@ -77,8 +79,9 @@ def test_every_prompt_renders_in_every_language_with_placeholders_filled(region,
         assert text.strip()
         assert "%(" not in text
     for count in (1, 2, 5, 21):
-        text = speaker.plural(prompts.QUEUE_AHEAD, count)
-        assert str(count) in text
+        for forms in (prompts.QUEUE_AHEAD, prompts.EXPECTED_WAIT):
+            text = speaker.plural(forms, count)
+            assert str(count) in text
 
 
 def test_a_catalog_with_a_missing_entry_refuses_to_compile(tmp_path, monkeypatch):

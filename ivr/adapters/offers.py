@@ -1,0 +1,304 @@
+"""Offers of waiting callers to engineers: reserved, answered, missed and ended atomically in Redis.
+
+One offer per caller and one per engineer at a time, however many web processes and workers
+race: the checks and the reservation are one Lua script. An engineer is `busy` while an offer or
+a call engages them (`ivr:engaged:<engineer>`, a key with a TTL, so nobody stays stuck), and free
+again when the key goes, at the end of the wrap-up.
+"""
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import redis
+
+from routing.dispatch import WaitingCaller
+
+from . import keys
+from .events import pairs
+from .waiting import parse_queue_entry
+
+RING_GRACE = 15
+"""Seconds an offer may ring past `dispatch.offer_timeout` before the sweep calls it missed (Twilio's
+final status callback normally comes first)."""
+
+_RESERVE = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 'engaged' end
+if redis.call('GET', KEYS[2]) ~= 'available' then return 'unavailable' end
+if not redis.call('ZSCORE', KEYS[3], ARGV[2]) then return 'gone' end
+if redis.call('EXISTS', KEYS[4]) == 1 then return 'offered' end
+if redis.call('SISMEMBER', KEYS[5], ARGV[1]) == 1 then return 'missed' end
+local heard = redis.call('HGET', KEYS[6], 'heard')
+if not heard then return 'unheard' end
+if tonumber(heard) < tonumber(ARGV[8]) then return 'quiet' end
+local fields = {}
+for i = 11, #ARGV do fields[#fields + 1] = ARGV[i] end
+redis.call('SET', KEYS[1], ARGV[3], 'EX', ARGV[6])
+redis.call('SET', KEYS[4], ARGV[3], 'EX', ARGV[6])
+redis.call('HSET', KEYS[7], 'state', 'ringing', 'queue_sid', redis.call('HGET', KEYS[6], 'queue_sid') or '',
+           unpack(fields))
+redis.call('EXPIRE', KEYS[7], ARGV[7])
+redis.call('ZADD', KEYS[8], ARGV[5], ARGV[3])
+redis.call('HSET', KEYS[9], ARGV[1], ARGV[4])
+redis.call('XADD', KEYS[10], 'MAXLEN', '~', ARGV[9], '*', 'engineer', ARGV[1], 'state', 'busy', 'at', ARGV[4],
+           'offer', ARGV[3])
+redis.call('XADD', KEYS[11], 'MAXLEN', '~', ARGV[10], '*', 'sid', ARGV[2], 'event', 'offered', 'engineer', ARGV[1],
+           'offer', ARGV[3], 'at', ARGV[4])
+return 'reserved'
+"""
+"""Check that the engineer is free and the caller waiting, unoffered and still there; then reserve both."""
+
+_ACCEPT = """
+if redis.call('HGET', KEYS[1], 'state') ~= 'ringing' then return 0 end
+redis.call('HSET', KEYS[1], 'state', 'accepted', 'accepted_at', ARGV[3])
+if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'engineer_call', ARGV[2]) end
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('SET', KEYS[3], ARGV[1], 'EX', ARGV[4])
+redis.call('SET', KEYS[4], ARGV[1], 'EX', ARGV[4])
+redis.call('HSET', KEYS[6], 'offer', ARGV[1])
+redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[5], '*', 'sid', redis.call('HGET', KEYS[1], 'call'),
+           'event', 'offer_accepted', 'offer', ARGV[1], 'engineer', redis.call('HGET', KEYS[1], 'engineer'),
+           'at', ARGV[3])
+return 1
+"""
+"""An engineer took a ringing offer: the caller and the engineer stay reserved for the call."""
+
+_CLOSE = """
+local state = redis.call('HGET', KEYS[1], 'state')
+local allowed = false
+for i = 8, #ARGV do if state == ARGV[i] then allowed = true end end
+if not allowed then return 0 end
+redis.call('HSET', KEYS[1], 'state', ARGV[2], 'ended_at', ARGV[3], 'reason', ARGV[4])
+redis.call('ZREM', KEYS[2], ARGV[1])
+if redis.call('GET', KEYS[3]) == ARGV[1] then redis.call('DEL', KEYS[3]) end
+local engineer = redis.call('HGET', KEYS[1], 'engineer')
+if ARGV[2] == 'missed' then
+  redis.call('SADD', KEYS[5], engineer)
+  redis.call('EXPIRE', KEYS[5], ARGV[5])
+end
+if redis.call('GET', KEYS[4]) == ARGV[1] then
+  if tonumber(ARGV[6]) > 0 then
+    redis.call('SET', KEYS[4], 'wrap-up:' .. ARGV[1], 'EX', ARGV[6])
+    redis.call('HSET', KEYS[6], engineer, tostring(tonumber(ARGV[3]) + tonumber(ARGV[6])))
+    redis.call('XADD', KEYS[7], 'MAXLEN', '~', ARGV[7], '*', 'engineer', engineer,
+               'state', 'wrap_up', 'at', ARGV[3], 'offer', ARGV[1])
+  else
+    redis.call('DEL', KEYS[4])
+    redis.call('HSET', KEYS[6], engineer, ARGV[3])
+    redis.call('XADD', KEYS[7], 'MAXLEN', '~', ARGV[7], '*', 'engineer', engineer, 'state', 'available', 'at', ARGV[3], 'offer', ARGV[1])
+  end
+end
+redis.call('XADD', KEYS[8], 'MAXLEN', '~', ARGV[7], '*', 'sid', redis.call('HGET', KEYS[1], 'call'), 'event', 'offer_' .. ARGV[2],
+           'offer', ARGV[1], 'engineer', engineer, 'reason', ARGV[4], 'at', ARGV[3])
+return 1
+"""
+"""End an offer once, from one of the states named: release the caller, and the engineer (at once, or
+after a wrap-up); a missed offer is remembered so that engineer is not offered that caller again."""
+
+OPEN_STATES = ("ringing", "accepted", "bridged")
+
+
+@dataclass(frozen=True)
+class Offer:
+    """One offer as the dispatcher, the webhooks and the worker read it."""
+
+    id: str
+    engineer: str
+    call: str
+    queue: str
+    case: str
+    plan: str
+    severity: str
+    language: str
+    line: str
+    deadline: str
+    state: str
+    queue_sid: str = ""
+    engineer_call: str = ""
+    to: str = ""
+
+    @classmethod
+    def from_hash(cls, ident: str, data: dict[str, str]) -> Offer | None:
+        if not data or "engineer" not in data:
+            return None
+        names = cls.__dataclass_fields__
+        return cls(id=ident, **{k: v for k, v in data.items() if k in names and k != "id"})
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A waiting caller as dispatch sees them, with what the offer needs to know."""
+
+    caller: WaitingCaller
+    line: str
+    heard: float | None
+    """When the call last asked for its hold music (epoch seconds); None before the first time."""
+    language: str
+    plan: str
+    severity: int
+
+
+class Offers:
+    """Reads and writes offers, engagements and the dispatcher's wake-up token."""
+
+    def __init__(self, client: redis.Redis, state_ttl: int):
+        self.redis, self.state_ttl = client, state_ttl
+        self._reserve = client.register_script(_RESERVE)
+        self._accept = client.register_script(_ACCEPT)
+        self._close = client.register_script(_CLOSE)
+
+    # -- waking the dispatchers -------------------------------------------------------------------
+
+    def wake(self) -> None:
+        """Wake a dispatcher now (a caller joined, an engineer is free); one token is enough."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.lpush(keys.WAKE, "1")
+        pipe.ltrim(keys.WAKE, 0, 0)
+        pipe.execute()
+
+    def wait_wake(self, timeout: float) -> bool:
+        """Block until woken or `timeout` seconds pass; return whether woken."""
+        return self.redis.blpop([keys.WAKE], timeout=timeout) is not None
+
+    # -- the waiting callers dispatch chooses from --------------------------------------------------
+
+    def candidates(self, queues: list[str]) -> list[Candidate]:
+        """Return every caller waiting in the queues, with who missed them and whether they are being offered."""
+        pipe = self.redis.pipeline(transaction=False)
+        for queue in queues:
+            pipe.zrange(keys.waiting(queue), 0, -1)
+        sids = [sid for found in pipe.execute() for sid in found] if queues else []
+        if not sids:
+            return []
+        pipe = self.redis.pipeline(transaction=False)
+        for sid in sids:
+            pipe.hmget(keys.call(sid), "waiting", "joined", "heard", "line")
+            pipe.exists(keys.offered(sid))
+            pipe.smembers(keys.missed(sid))
+        results = pipe.execute()
+        found = []
+        for i, sid in enumerate(sids):
+            (entry, joined, heard, line), offered, missed = results[3 * i:3 * i + 3]
+            decision = parse_queue_entry(entry)
+            if decision is None or offered:
+                continue
+            caller = WaitingCaller(sid, decision.queue, decision.deadline,
+                                   datetime.fromtimestamp(float(joined or 0), UTC), decision.case,
+                                   decision.preferred, frozenset(missed))
+            found.append(Candidate(caller, line or "", float(heard) if heard else None, decision.language,
+                                   decision.plan, decision.severity))
+        return found
+
+    # -- the offer's life ---------------------------------------------------------------------------
+
+    def reserve(self, engineer: str, candidate: Candidate, *, to: str, ring_for: int, quiet_before: float,
+                now: float | None = None, **details) -> tuple[str, Offer | None]:
+        """Reserve a free engineer and a waiting caller for one offer, atomically; return why not, or the offer."""
+        now = now or time.time()
+        caller = candidate.caller
+        ident = secrets.token_hex(8)
+        fields = {"engineer": engineer, "call": caller.sid, "queue": caller.queue, "case": caller.case,
+                  "deadline": caller.deadline.isoformat(), "line": candidate.line, "to": to,
+                  "language": candidate.language, "plan": candidate.plan, "severity": candidate.severity,
+                  "created": f"{now:.3f}", **{k: str(v) for k, v in details.items()}}
+        ttl = ring_for + RING_GRACE
+        outcome = self._reserve(
+            keys=[keys.engaged(engineer), keys.directory("presence", engineer), keys.waiting(caller.queue),
+                  keys.offered(caller.sid), keys.missed(caller.sid), keys.call(caller.sid), keys.offer(ident),
+                  keys.RINGING, keys.PRESENCE_SINCE, keys.PRESENCE_LOG, keys.EVENTS],
+            args=[engineer, caller.sid, ident, f"{now:.3f}", now + ttl, ttl, self.state_ttl, quiet_before,
+                  keys.PRESENCE_LOG_MAXLEN, keys.EVENTS_MAXLEN, *pairs(fields)])
+        return outcome, (self.get(ident) if outcome == "reserved" else None)
+
+    def get(self, ident: str) -> Offer | None:
+        return Offer.from_hash(ident, self.redis.hgetall(keys.offer(ident))) if ident else None
+
+    def note(self, ident: str, **fields: str) -> None:
+        """Add what was learned about an offer (the engineer's CallSid) while it is still kept."""
+        if ident and self.redis.exists(keys.offer(ident)):
+            self.redis.hset(keys.offer(ident), mapping=fields)
+
+    def accept(self, offer: Offer, engineer_call: str = "") -> bool:
+        """Record that the engineer took a ringing offer; False when it no longer rings (missed, caller gone)."""
+        return bool(self._accept(
+            keys=[keys.offer(offer.id), keys.RINGING, keys.offered(offer.call), keys.engaged(offer.engineer),
+                  keys.EVENTS, keys.call(offer.call)],
+            args=[offer.id, engineer_call, f"{time.time():.3f}", self.state_ttl, keys.EVENTS_MAXLEN]))
+
+    def bridged(self, offer: Offer) -> bool:
+        """Record that the caller reached the engineer's conference; True again for a retried request."""
+        state = self.redis.hget(keys.offer(offer.id), "state")
+        if state == "accepted":
+            self.redis.hset(keys.offer(offer.id), mapping={"state": "bridged", "bridged_at": f"{time.time():.3f}"})
+        return state in ("accepted", "bridged")
+
+    def _end(self, offer: Offer, state: str, reason: str, wrap_up: int, allowed: tuple[str, ...]) -> bool:
+        return bool(self._close(
+            keys=[keys.offer(offer.id), keys.RINGING, keys.offered(offer.call), keys.engaged(offer.engineer),
+                  keys.missed(offer.call), keys.PRESENCE_SINCE, keys.PRESENCE_LOG, keys.EVENTS],
+            args=[offer.id, state, f"{time.time():.3f}", reason, self.state_ttl, wrap_up, keys.PRESENCE_LOG_MAXLEN,
+                  *allowed]))
+
+    def miss(self, offer: Offer, reason: str) -> bool:
+        """End a ringing offer nobody took: the caller keeps their place, this engineer is not offered them again."""
+        return self._end(offer, "missed", reason, 0, ("ringing",))
+
+    def caller_gone(self, offer: Offer) -> bool:
+        """End an offer whose caller left before the bridge: the engineer is free at once."""
+        return self._end(offer, "gone", "caller_gone", 0, ("ringing", "accepted"))
+
+    def finish(self, offer: Offer, wrap_up: int) -> bool:
+        """End a taken offer when the engineer's call ends: busy for `wrap_up` seconds more, then free."""
+        return self._end(offer, "ended", "completed", wrap_up, ("accepted", "bridged"))
+
+    def overdue(self, now: float | None = None) -> list[Offer]:
+        """Return offers still ringing past their time (their final status callback was lost)."""
+        found = []
+        for ident in self.redis.zrangebyscore(keys.RINGING, "-inf", now or time.time()):
+            offer = self.get(ident)
+            if offer is None:
+                self.redis.zrem(keys.RINGING, ident)  # expired with its keys: nothing left to release
+            else:
+                found.append(offer)
+        return found
+
+    # -- what staff see -----------------------------------------------------------------------------
+
+    def engaged(self, engineers: list[str]) -> dict[str, bool]:
+        """Return whether each engineer is engaged by an offer, a call or its wrap-up."""
+        if not engineers:
+            return {}
+        values = self.redis.mget([keys.engaged(e) for e in engineers])
+        return {e: v is not None for e, v in zip(engineers, values, strict=True)}
+
+    def current(self, engineer: str) -> dict | None:
+        """Return the offer or call engaging an engineer now, with its state, or None."""
+        value = self.redis.get(keys.engaged(engineer))
+        if not value:
+            return None
+        wrap_up = value.startswith("wrap-up:")
+        ident = value.removeprefix("wrap-up:")
+        data = self.redis.hgetall(keys.offer(ident))
+        if not data:
+            return None
+        since = data.get("ended_at" if wrap_up else {"ringing": "created", "accepted": "accepted_at",
+                                                       "bridged": "bridged_at"}.get(data.get("state"), "created"))
+        return {"offer": ident, "call_sid": data.get("call", ""), "case": data.get("case", ""),
+                "queue": data.get("queue", ""), "state": "wrap_up" if wrap_up else data.get("state", ""),
+                "since": float(since or 0)}
+
+    def rest_requests(self, count: int = 20) -> list[dict]:
+        """Return the latest REST requests shown instead of sent (`--demo`), newest first."""
+        return [dict(fields) for _id, fields in self.redis.xrevrange(keys.REST_LOG, count=count)]
+
+    # -- what the webhooks learn about a waiting call ------------------------------------------------
+
+    def heard(self, sid: str, queue_sid: str, line: str, ttl: int) -> bool:
+        """Record that a waiting call asked for its hold music, with its queue's QueueSid; True the first time."""
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hset(keys.call(sid), mapping={"heard": f"{time.time():.3f}", "line": line})
+        pipe.hsetnx(keys.call(sid), "queue_sid", queue_sid)
+        pipe.expire(keys.call(sid), ttl)
+        return bool(pipe.execute()[1])

@@ -1,0 +1,149 @@
+"""An offer's calls: the engineer answering it, and the waiting caller joining them once taken.
+
+The engineer hears the whisper first. The app takes the call on answering; a phone must press a
+key, so a voicemail that picks up is a missed offer and never a caller joined to a mailbox.
+"""
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, request, url_for
+from twilio.twiml.voice_response import VoiceResponse
+
+from ivr.adapters.offers import Offer
+from ivr.adapters.waiting import parse_queue_entry
+from ivr.dispatch.bridge import conference_name
+from ivr.services.offers import end_missed
+from workers import bridge_offer
+
+from . import prompts
+from .speech import Speaker, spaced_digits
+from .twiml import current_language, current_line, enqueue, param, say, services, speaker, twiml
+
+bp = Blueprint("offer", __name__)
+log = logging.getLogger(__name__)
+
+ACCEPT_KEY = "1"
+"""The key an engineer on a phone presses to take the offered call."""
+
+ACCEPT_TIMEOUT = 8
+"""Seconds a phone engineer has to press the key after the whisper."""
+
+FINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
+
+
+def _voice() -> Speaker:
+    line = current_line()
+    return speaker(line, current_language(line))
+
+
+def _goodbye(voice: Speaker, text: str):
+    response = VoiceResponse()
+    say(response, voice, text)
+    response.hangup()
+    return twiml(response)
+
+
+def _whisper(voice: Speaker, offer: Offer) -> str:
+    return voice.text(prompts.WHISPER, case=spaced_digits(offer.case), plan=voice.plan_name(offer.plan),
+                      severity=offer.severity, language=voice.language_name(offer.language))
+
+
+@bp.post("/voice/offer/answer")
+def answer():
+    """The engineer picked up the offer: whisper the case, then take the call (app) or ask for the key (phone)."""
+    svc = services()
+    voice = _voice()
+    offer = svc.offers.get(param("offer"))
+    if offer is None or offer.state != "ringing":
+        # Rang past its time and was given to someone else, or the caller left.
+        return _goodbye(voice, voice.text(prompts.OFFER_CALLER_GONE if offer and offer.state == "gone"
+                                          else prompts.OFFER_NOT_TAKEN))
+    if svc.waiting.deadline(offer.queue, offer.call) is None:
+        svc.offers.caller_gone(offer)
+        svc.offers.wake()
+        return _goodbye(voice, voice.text(prompts.OFFER_CALLER_GONE))
+    if offer.to.startswith("client:"):
+        response = VoiceResponse()
+        say(response, voice, _whisper(voice, offer))
+        return _take(offer, response, voice)
+    response = VoiceResponse()
+    common = {"offer": offer.id, "line": param("line"), "lang": param("lang")}
+    with response.gather(num_digits=1, timeout=ACCEPT_TIMEOUT, action=url_for("voice.offer.accept", **common),
+                         method="POST") as gather:
+        say(gather, voice, _whisper(voice, offer))
+        say(gather, voice, voice.text(prompts.OFFER_ACCEPT, key=ACCEPT_KEY))
+    # No key: an answering machine, or an engineer who let it pass. The status callback misses the offer.
+    say(response, voice, voice.text(prompts.OFFER_NOT_TAKEN))
+    response.hangup()
+    return twiml(response)
+
+
+@bp.post("/voice/offer/accept")
+def accept():
+    """Take the offer when the engineer pressed the key; any other key lets it pass."""
+    svc = services()
+    voice = _voice()
+    offer = svc.offers.get(param("offer"))
+    if offer is None or request.form.get("Digits") != ACCEPT_KEY:
+        return _goodbye(voice, voice.text(prompts.OFFER_NOT_TAKEN))
+    return _take(offer, VoiceResponse(), voice)
+
+
+def _take(offer: Offer, response: VoiceResponse, voice: Speaker):
+    """Record the offer as taken, have a worker move the caller over, and put the engineer in the conference."""
+    svc = services()
+    if not svc.offers.accept(offer, param("CallSid")):
+        return _goodbye(voice, voice.text(prompts.OFFER_NOT_TAKEN))
+    # The dequeue is a REST request: a worker makes it, the webhook never waits on Twilio.
+    svc.jobs.once(bridge_offer, offer.id, job_id=f"bridge-{offer.id}", result_ttl=3600)
+    say(response, voice, voice.text(prompts.OFFER_CONNECTING))
+    with response.dial() as dial:
+        dial.conference(conference_name(offer.id), start_conference_on_enter=True, end_conference_on_exit=True,
+                        beep=False)
+    response.hangup()
+    return twiml(response)
+
+
+@bp.post("/voice/offer/join")
+def join():
+    """Put the caller, moved out of their queue for a taken offer, in the conference with their engineer."""
+    svc = services()
+    line = current_line()
+    language = current_language(line)
+    voice = speaker(line, language)
+    sid = param("CallSid")
+    offer = svc.offers.get(param("offer"))
+    response = VoiceResponse()
+    if offer is None or offer.call != sid or not svc.offers.bridged(offer):
+        # Out of the queue but with nobody to meet: back in the queue with the deadline they had.
+        log.error("call %s reached the join of offer %s, which does not expect it", sid, param("offer"))
+        decision = parse_queue_entry(svc.calls.get(sid).get("waiting"))
+        if decision is None:
+            from .failsafe import fallback_response
+
+            return twiml(fallback_response(line, language))
+        svc.waiting.join(sid, decision)
+        return twiml(enqueue(response, line, language, decision, announce=False))
+    svc.waiting.leave(sid, offer.queue, "bridged")
+    say(response, voice, voice.text(prompts.CALLER_CONNECTING))
+    with response.dial() as dial:
+        dial.conference(conference_name(offer.id), start_conference_on_enter=True, end_conference_on_exit=True,
+                        beep=False)
+    response.hangup()
+    return twiml(response)
+
+
+@bp.post("/voice/offer/status")
+def status():
+    """End an offer with the engineer's call: missed if never taken, else the wrap-up starts."""
+    svc = services()
+    call_status = request.form.get("CallStatus", "")
+    offer = svc.offers.get(param("offer"))
+    if offer is None or call_status not in FINAL_STATUSES:
+        return "", 204
+    if offer.state == "ringing":
+        end_missed(svc, offer, call_status)
+    elif offer.state in ("accepted", "bridged"):
+        svc.offers.finish(offer, svc.settings.wrap_up)
+    return "", 204
