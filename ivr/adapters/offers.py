@@ -97,7 +97,9 @@ return 1
 """End an offer once, from one of the states named: release the caller, and the engineer (at once, or
 after a wrap-up); a missed offer is remembered so that engineer is not offered that caller again."""
 
-OPEN_STATES = ("ringing", "accepted", "bridged")
+def conference_name(offer_id: str) -> str:
+    """Return the conference an offer's engineer and caller meet in."""
+    return f"offer-{offer_id}"
 
 
 @dataclass(frozen=True)

@@ -24,11 +24,6 @@ from .rest import with_backoff
 log = logging.getLogger(__name__)
 
 
-def conference_name(offer_id: str) -> str:
-    """Return the conference an offer's engineer and caller meet in."""
-    return f"offer-{offer_id}"
-
-
 def public_url(services: Services) -> str | None:
     return services.settings.public_url or services.redis.get(keys.PUBLIC_URL) or None
 

@@ -10,9 +10,8 @@ import logging
 from flask import Blueprint, request, url_for
 from twilio.twiml.voice_response import VoiceResponse
 
-from ivr.adapters.offers import Offer
+from ivr.adapters.offers import Offer, conference_name
 from ivr.adapters.waiting import parse_queue_entry
-from ivr.dispatch.bridge import conference_name
 from ivr.services.offers import end_missed
 from workers import bridge_offer
 
