@@ -97,6 +97,37 @@ return 1
 """End an offer once, from one of the states named: release the caller, and the engineer (at once, or
 after a wrap-up); a missed offer is remembered so that engineer is not offered that caller again."""
 
+_ENGAGE = """
+local current = redis.call('GET', KEYS[1])
+if current and current ~= ARGV[2] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+if not current then
+  redis.call('HSET', KEYS[2], ARGV[1], ARGV[5])
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[6], '*', 'engineer', ARGV[1], 'state', 'busy', 'at', ARGV[4],
+             'call', ARGV[2])
+end
+return 1
+"""
+"""Engage an engineer for a call outside dispatch (rung directly), unless something else engages them."""
+
+_RELEASE = """
+if redis.call('GET', KEYS[1]) ~= ARGV[2] then return 0 end
+if tonumber(ARGV[4]) > 0 then
+  redis.call('SET', KEYS[1], 'wrap-up:' .. ARGV[2], 'EX', ARGV[4])
+  redis.call('HSET', KEYS[2], ARGV[1], tostring(tonumber(ARGV[3]) + tonumber(ARGV[4])))
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], '*', 'engineer', ARGV[1], 'state', 'wrap_up', 'at', ARGV[3],
+             'call', ARGV[2])
+else
+  redis.call('DEL', KEYS[1])
+  redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], '*', 'engineer', ARGV[1], 'state', 'available', 'at', ARGV[3],
+             'call', ARGV[2])
+end
+return 1
+"""
+"""End an engagement: free at once, or after a wrap-up."""
+
+
 def conference_name(offer_id: str) -> str:
     """Return the conference an offer's engineer and caller meet in."""
     return f"offer-{offer_id}"
@@ -150,6 +181,8 @@ class Offers:
         self._reserve = client.register_script(_RESERVE)
         self._accept = client.register_script(_ACCEPT)
         self._close = client.register_script(_CLOSE)
+        self._engage = client.register_script(_ENGAGE)
+        self._release = client.register_script(_RELEASE)
 
     # -- waking the dispatchers -------------------------------------------------------------------
 
@@ -266,6 +299,28 @@ class Offers:
                 found.append(offer)
         return found
 
+    # -- engagements outside offers (a direct dial of the case's engineer) ------------------------------
+
+    def engage(self, engineer: str, token: str, seconds: int, free_at: float | None = None) -> bool:
+        """Mark an engineer busy with a call for up to `seconds`; False when an offer or another call has them.
+
+        `free_at` is when they will be free, for an engagement only its TTL ends: their first claims run from then.
+        """
+        now = time.time()
+        return bool(self._engage(keys=[keys.engaged(engineer), keys.PRESENCE_SINCE, keys.PRESENCE_LOG],
+                                 args=[engineer, token, max(1, int(seconds)), f"{now:.3f}", f"{free_at or now:.3f}",
+                                       keys.PRESENCE_LOG_MAXLEN]))
+
+    def extend(self, engineer: str, token: str, seconds: int) -> None:
+        """Keep an engagement for a call that was answered (it lasts as long as the conversation)."""
+        if self.redis.get(keys.engaged(engineer)) == token:
+            self.redis.expire(keys.engaged(engineer), seconds)
+
+    def release(self, engineer: str, token: str, wrap_up: int = 0) -> bool:
+        """End an engagement: the engineer is free at once, or after `wrap_up` seconds."""
+        return bool(self._release(keys=[keys.engaged(engineer), keys.PRESENCE_SINCE, keys.PRESENCE_LOG],
+                                  args=[engineer, token, f"{time.time():.3f}", wrap_up, keys.PRESENCE_LOG_MAXLEN]))
+
     # -- what staff see -----------------------------------------------------------------------------
 
     def engaged(self, engineers: list[str]) -> dict[str, bool]:
@@ -276,18 +331,27 @@ class Offers:
         return {e: v is not None for e, v in zip(engineers, values, strict=True)}
 
     def current(self, engineer: str) -> dict | None:
-        """Return the offer or call engaging an engineer now, with its state, or None."""
+        """Return what engages an engineer now (an offer, a direct call, a wrap-up), with its case, or None."""
         value = self.redis.get(keys.engaged(engineer))
         if not value:
             return None
         wrap_up = value.startswith("wrap-up:")
-        ident = value.removeprefix("wrap-up:")
-        data = self.redis.hgetall(keys.offer(ident))
-        if not data:
-            return None
+        token = value.removeprefix("wrap-up:")
+        if token.startswith("dial:"):  # rung directly as the case's engineer
+            sid = token.removeprefix("dial:")
+            call = self.redis.hgetall(keys.call(sid))
+            fallback = parse_queue_entry(call.get("fallback"))
+            state = "wrap_up" if wrap_up else ("bridged" if call.get("engineer_answered") else "ringing")
+            return {"offer": "", "call_sid": sid, "case": call.get("case", ""),
+                    "queue": fallback.queue if fallback else "", "state": state,
+                    "since": float(call.get("engineer_answered") or call.get("joined") or 0)}
+        data = self.redis.hgetall(keys.offer(token))
+        if not data:  # a call the service did not place (the demo's)
+            return {"offer": "", "call_sid": "", "case": "", "queue": "", "state": "wrap_up" if wrap_up else "busy",
+                    "since": 0.0}
         since = data.get("ended_at" if wrap_up else {"ringing": "created", "accepted": "accepted_at",
                                                        "bridged": "bridged_at"}.get(data.get("state"), "created"))
-        return {"offer": ident, "call_sid": data.get("call", ""), "case": data.get("case", ""),
+        return {"offer": token, "call_sid": data.get("call", ""), "case": data.get("case", ""),
                 "queue": data.get("queue", ""), "state": "wrap_up" if wrap_up else data.get("state", ""),
                 "since": float(since or 0)}
 

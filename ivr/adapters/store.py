@@ -59,6 +59,11 @@ def _engineer(raw: str | None) -> Engineer | None:
     return Engineer(**data)
 
 
+def dial_token(call: str) -> str | None:
+    """Return what engages an engineer rung directly for a call (see `Offers.engage`)."""
+    return f"dial:{call}" if call else None
+
+
 class UnknownEngineer(LookupError):
     pass
 
@@ -130,8 +135,12 @@ class Store:
         """Return a case with its account, engineer and presence."""
         return self.lookup(number)[0]
 
-    def lookup(self, number: str, queues: Iterable[str] = ()) -> tuple[CaseFile | None, Staffing]:
-        """Return a case file and whether anyone on shift serves each of the queues, in two round trips."""
+    def lookup(self, number: str, queues: Iterable[str] = (), call: str = "") -> tuple[CaseFile | None, Staffing]:
+        """Return a case file and whether anyone on shift serves each of the queues, in two round trips.
+
+        `call` is the call being routed: an engineer engaged by ringing that very call (a retried
+        webhook) is not busy for it.
+        """
         queues = tuple(queues)
         raw = self.redis.get(self.key("case", number))
         if raw is None:
@@ -142,14 +151,15 @@ class Store:
         if case.engineer:
             pipe.get(self.key("engineer", case.engineer))
             pipe.get(self.key("presence", case.engineer))
-            pipe.exists(keys.engaged(case.engineer))
+            pipe.get(keys.engaged(case.engineer))
         for queue in queues:
             pipe.scard(self.key("staff", queue))
         results = pipe.execute()
         account = _account(results[0])
         engineer = _engineer(results[1]) if case.engineer else None
-        presence = (effective_presence(results[2] or DEFAULT_PRESENCE, bool(results[3])) if case.engineer
-                    else DEFAULT_PRESENCE)
+        engaged = results[3] if case.engineer else None
+        presence = (effective_presence(results[2] or DEFAULT_PRESENCE, engaged not in (None, dial_token(call)))
+                    if case.engineer else DEFAULT_PRESENCE)
         staffed = results[len(results) - len(queues):]
         staffing = Staffing({queue: bool(count) for queue, count in zip(queues, staffed, strict=True)})
         return CaseFile(case, account, engineer, presence), staffing

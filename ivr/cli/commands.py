@@ -313,14 +313,23 @@ def _console(config: dict, demo: bool, host: str, port: int) -> None:
 
 
 def _load_demo(runtime: Runtime, store) -> None:
-    from .demo import demo_document, demo_presence
+    import time
+
+    from .demo import DEMO_CALL_SECONDS, demo_document, demo_presence
 
     document, guide = demo_document(runtime.settings)
     result = load_document(store, document, runtime.settings.regions)
     if not result.ok:  # pragma: no cover - the sample is checked by the tests
         fail("; ".join(map(str, result.errors)))
+    services = runtime.services()
     for engineer, state in demo_presence(document).items():
-        store.set_presence(engineer, state)
+        if state == "busy":
+            # On a call that ends by itself, so their first claim on their case's caller can be seen to work.
+            store.set_presence(engineer, "available")
+            services.offers.engage(engineer, "demo-call", DEMO_CALL_SECONDS, free_at=time.time() + DEMO_CALL_SECONDS)
+        else:
+            store.set_presence(engineer, state)
+    services.close()
     click.echo(f"demo data: {len(document['accounts'])} accounts, {len(document['engineers'])} engineers, "
                f"{len(document['cases'])} cases. Cases to try (press the language key first on multi-language lines):")
     for line, case, outcome in guide:

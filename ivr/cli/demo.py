@@ -12,7 +12,8 @@ OUTCOMES = (
     # (suffix, account plan key, case status, case type, severity, engineer key, what a call gets)
     ("0001", "production", "open", "technical", 2, "first", "rings the engineer who worked the case"),
     ("0002", "premium", "open", "technical", 1, None, "queues (premium, 30-minute target)"),
-    ("0003", "production", "open", "licensing", 3, "busy", "queues; the busy engineer has first claim"),
+    ("0003", "production", "open", "licensing", 3, "busy",
+     "queues, held for its engineer, on another call for the first two minutes; then offered to them first"),
     ("0004", "basic", "open", "technical", 2, None, "queues in business hours, refused outside them"),
     ("0005", "evaluation", "awaiting_customer", "technical", 1, None, "queues Mon-Fri 08-17 (evaluation)"),
     ("0006", "production", "closed", "technical", 2, None, "refused: case_closed"),
@@ -63,6 +64,9 @@ def demo_document(settings: Settings) -> tuple[dict, list[tuple[str, str, str]]]
         guide.append((partner.number, "39000001", "partner line: queues 24/7 (production level)"))
     return {"accounts": accounts, "engineers": engineers, "cases": cases}, guide
 
+
+DEMO_CALL_SECONDS = 120
+"""How long `ivr serve --demo`'s busy engineers stay on their (imaginary) call before they are free."""
 
 DEMO_PRESENCE = "available"
 """Every demo engineer is ready for calls except the ones named busy."""

@@ -100,7 +100,7 @@ class ShownNotSent(HttpClient):
     """An HTTP client for twilio-python that logs each request and answers as Twilio would, sending nothing."""
 
     def __init__(self, client: redis.Redis):
-        super().__init__()
+        super().__init__(log, is_async=False)
         self.redis = client
 
     def request(self, method, uri, params=None, data=None, headers=None, auth=None, timeout=None,

@@ -23,15 +23,16 @@ class Routed:
 
 
 def route_call(store: Store, policy: Policy, number: str, line: Line, language: str,
-               when: Callable[[ZoneInfo], datetime]) -> Routed:
+               when: Callable[[ZoneInfo], datetime], call: str = "") -> Routed:
     """Decide where a call about a case goes, for the webhook and `ivr route` alike.
 
-    `when` gives the moment, told the customer's time zone (a what-if time may be local to it).
+    `when` gives the moment, told the customer's time zone (a what-if time may be local to it);
+    `call` is the CallSid being routed, if any.
     """
     queue = queue_name(line.region, language)
     # Only a queue with an overflow rule needs to know whether anyone is on shift for it.
     asked = (queue,) if queue in policy.overflow else ()
-    case_file, staffing = store.lookup(number, asked) if CASE_NUMBER.match(number) else (None, Staffing())
+    case_file, staffing = store.lookup(number, asked, call) if CASE_NUMBER.match(number) else (None, Staffing())
     zone = customer_timezone(case_file, line) if case_file else ZoneInfo(line.timezone)
     decision = route(case_file, line, language, when(zone), policy, staffing)
     return Routed(case_file, decision)

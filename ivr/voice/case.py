@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from flask import Blueprint, request
 from twilio.twiml.voice_response import VoiceResponse
 
+from ivr.adapters.offers import RING_GRACE
+from ivr.adapters.store import dial_token
 from ivr.adapters.waiting import parse_queue_entry, queue_entry
 from ivr.services.routing import route_call
 from routing import Enqueue, Refused
@@ -58,7 +60,7 @@ def number():
     elif not CASE_NUMBER.match(digits):
         problem = voice.text(prompts.CASE_MALFORMED)
     else:
-        routed_call = route_call(svc.store, svc.settings.policy, digits, line, language, lambda _zone: now())
+        routed_call = route_call(svc.store, svc.settings.policy, digits, line, language, lambda _zone: now(), sid)
         if routed_call.case_file is not None:
             decision = routed_call.decision
             routed = {"case": digits, "decision": decision.kind, "reason": decision.reason}
@@ -69,6 +71,11 @@ def number():
             if isinstance(decision, Refused):
                 svc.calls.decide(sid, **routed)
                 return twiml(refuse(response, line, language, decision))
+            if not svc.offers.engage(decision.engineer, dial_token(sid), svc.settings.dial_timeout + RING_GRACE):
+                # A dispatcher offered the engineer another caller a moment ago: this caller waits for them.
+                decision = replace(decision.fallback, preferred=decision.engineer)
+                svc.waiting.join(sid, decision, {**routed, "decision": decision.kind, "reason": "engineer_engaged"})
+                return twiml(enqueue(response, line, language, decision))
             # The queue the caller goes to if the engineer does not answer: kept for the dial's result,
             # and not the call's queue, since the caller has not waited in it. A retried webhook keeps
             # the first routing's deadline.

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import logging
+import time
 
 import redis
 from flask import Blueprint, request
 from twilio.twiml.voice_response import VoiceResponse
 
+from ivr.adapters.store import dial_token
 from ivr.adapters.waiting import parse_queue_entry
 from ivr.services.routing import ANSWERED, requeue_unanswered
 
@@ -27,7 +29,12 @@ def whisper():
     voice = speaker(line, language)
     response = VoiceResponse()
     # The caller's call state holds the case; its CallSid is in our own URL.
-    routed = parse_queue_entry(services().calls.get(param("call")).get("fallback"))
+    state = services().calls.get(param("call"))
+    routed = parse_queue_entry(state.get("fallback"))
+    if state.get("engineer"):
+        # Answered: the engineer stays busy for the conversation, not just the ringing.
+        services().offers.extend(state["engineer"], dial_token(param("call")), services().settings.state_ttl)
+        services().calls.update(param("call"), engineer_answered=f"{time.time():.3f}")
     if routed is None:
         log.warning("no routed case for the whisper of call %s", param("call"))
         return twiml(response)  # bridged without a whisper rather than not at all
@@ -48,12 +55,17 @@ def result():
     response = VoiceResponse()
     if status in ANSWERED:
         try:
-            svc.calls.update(sid, event="dial_result", dial_status=status)
+            state = svc.calls.update_and_get(sid, "dial_result", dial_status=status)
+            if state.get("engineer"):
+                svc.offers.release(state["engineer"], dial_token(sid), svc.settings.wrap_up)
         except redis.RedisError as error:
             log.error("redis error recording dial result of %s: %s", sid, error)  # the call is over anyway
         response.hangup()
         return twiml(response)
     decision = requeue_unanswered(svc.calls, svc.waiting, sid, status)
+    engineer = svc.calls.get(sid).get("engineer")
+    if engineer and svc.offers.release(engineer, dial_token(sid)):
+        svc.offers.wake()
     if decision is None:
         # Without the routed deadline the caller must not jump the queue with a made-up one: the
         # fail-safe answer queues them from configuration, outside the deadline order.

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -22,6 +21,7 @@ from ivr.dispatch.dispatcher import Dispatcher
 from ivr.dispatch.rest import rest_client
 from ivr.voice import prompts
 from ivr.voice.speech import Catalogs
+from ivr.services.staff import waiting_in_order
 from routing import queue_name
 
 from .webhook_support import (EMEA, Twilio, build_app, call_params, close_app, services_at, settings_with, sign,
@@ -423,3 +423,47 @@ def test_callers_hear_an_expected_wait_only_when_it_is_honest(world):
     minutes = int(-(-average * 2 // 60))  # one ahead, one engineer on shift: two average waits, rounded up
     assert GERMAN.plural(prompts.EXPECTED_WAIT, minutes) in heard
     assert some_wait not in spoken(world.hold(first, wait_url))  # next in line: no number at all
+
+
+def test_an_engineer_rung_directly_for_their_case_is_not_offered_anyone_meanwhile(world):
+    world.services.store.set_presence("emil", "available")
+    waiting = "CAwaiting000000000000000000000001"
+    world.queue(waiting, "01000003")
+    direct = "CAdirect0000000000000000000000001"
+    root = twiml(world.post(CASE_URL, call_params(direct, Digits="03000002", IvrAt=WEDNESDAY_NOON)))
+    dial = root.find("Dial")
+    assert dial is not None and dial.find("Client/Identity").text == "emil"
+    assert world.services.store.presence("emil") == "busy"
+    assert world.services.offers.current("emil")["case"] == "03000002"
+    assert world.dispatch() == []  # emil's phone is ringing with his own case's caller
+    # He does not answer: free again at once, and the caller waiting is offered to him.
+    reply = world.post(dial.get("action"), call_params(direct, DialCallStatus="no-answer"))
+    assert twiml(reply).find("Enqueue") is not None
+    assert world.services.store.presence("emil") == "available"
+    made = world.dispatch()
+    assert [o.engineer for o in made] == ["emil"]
+
+
+def test_a_call_for_an_engineer_a_dispatcher_just_reserved_waits_for_them(world):
+    world.services.store.set_presence("emil", "available")
+    world.queue("CAwaiting000000000000000000000002", "01000003")
+    world.dispatch()  # emil is now being offered that caller
+    sid = "CAdirect0000000000000000000000002"
+    root = twiml(world.post(CASE_URL, call_params(sid, Digits="03000002", IvrAt=WEDNESDAY_NOON)))
+    assert root.find("Dial") is None and root.find("Enqueue") is not None
+    assert de(prompts.HELD_FOR_ENGINEER) in spoken(root)
+    [row] = [r for r in waiting_in_order(world.services) if r.call_sid == sid]
+    assert row.claimed_by == "emil"
+
+
+def test_a_direct_call_answered_keeps_the_engineer_busy_through_the_wrap_up(world):
+    world.services.store.set_presence("emil", "available")
+    sid = "CAdirect0000000000000000000000003"
+    root = twiml(world.post(CASE_URL, call_params(sid, Digits="03000002", IvrAt=WEDNESDAY_NOON)))
+    whisper = root.find("Dial/Client").get("url")
+    twiml(world.post(whisper, {"CallSid": "CAleg00000000000000000000000000001", "From": "+442079460100",
+                               "To": "client:emil", "AccountSid": "AC" + "a" * 32}))
+    assert world.services.offers.current("emil")["state"] == "bridged"
+    world.post(root.find("Dial").get("action"), call_params(sid, DialCallStatus="completed"))
+    assert world.services.offers.current("emil")["state"] == "wrap_up"
+    assert world.services.store.presence("emil") == "busy"

@@ -265,6 +265,8 @@ def test_the_engineer_and_queue_steps_follow_through_for_any_twilio_values(app, 
                                                                            key):
     """Ring the engineer, then whatever Twilio reports, follow <Enqueue> to its wait, key and result."""
     sid = "CA" + uuid.uuid4().hex  # a call of its own per example: no state left by the one before
+    # The engineer's previous call (another example's, or the fixture's) and its wrap-up are over.
+    services.redis.delete(keys.engaged("emea-en"))
     form = {"CallSid": sid, "From": CALLER, "To": EMEA}
     case_form = {**form, "Digits": "30000001"}
     root = check_answer("/voice/case", post(app, "/voice/case", case_form,
