@@ -138,6 +138,11 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()
     source: str = "built-in defaults"
 
+    @property
+    def queues(self) -> list[str]:
+        """Return every queue: each region in each of its languages (SPEC §5.2)."""
+        return [queue_name(code, lang) for code, region in self.regions.items() for lang in region.languages]
+
     def line_for(self, called: str | None) -> Line:
         """Return the line for a called number, or the default line."""
         return self.lines.get(normalize_number(called), self.default_line)

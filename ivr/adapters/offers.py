@@ -111,7 +111,9 @@ return 1
 """Engage an engineer for a call outside dispatch (rung directly), unless something else engages them."""
 
 _RELEASE = """
-if redis.call('GET', KEYS[1]) ~= ARGV[2] then return 0 end
+local current = redis.call('GET', KEYS[1])
+if ARGV[2] == '*wrap-up' and current and string.sub(current, 1, 8) == 'wrap-up:' then ARGV[2] = current end
+if current ~= ARGV[2] then return 0 end
 if tonumber(ARGV[4]) > 0 then
   redis.call('SET', KEYS[1], 'wrap-up:' .. ARGV[2], 'EX', ARGV[4])
   redis.call('HSET', KEYS[2], ARGV[1], tostring(tonumber(ARGV[3]) + tonumber(ARGV[4])))
@@ -320,6 +322,10 @@ class Offers:
         """End an engagement: the engineer is free at once, or after `wrap_up` seconds."""
         return bool(self._release(keys=[keys.engaged(engineer), keys.PRESENCE_SINCE, keys.PRESENCE_LOG],
                                   args=[engineer, token, f"{time.time():.3f}", wrap_up, keys.PRESENCE_LOG_MAXLEN]))
+
+    def end_wrap_up(self, engineer: str) -> bool:
+        """End an engineer's wrap-up early (they said they are ready); False when they are not in one."""
+        return self.release(engineer, "*wrap-up")
 
     # -- what staff see -----------------------------------------------------------------------------
 

@@ -117,9 +117,12 @@ def lines(runtime: Runtime, as_json: bool) -> None:
 @click.pass_obj
 def presence(runtime: Runtime, engineer: str, state: str) -> None:
     """Set an ENGINEER's presence: available, busy, away or offline (the default)."""
-    store = _store(runtime)
+    from ivr.services.presence import change_presence
+
+    _store(runtime)
+    services = runtime.services()
     try:
-        store.set_presence(engineer, state)
+        change_presence(services, engineer, state)  # an engineer now available is offered a caller at once
     except UnknownEngineer:
         fail(f"no engineer {engineer!r} in the directory (load it with `ivr load`)")
     click.echo(f"{engineer} is {state}")

@@ -51,6 +51,8 @@ def bridge(services: Services, rest, catalogs: Catalogs, offer_id: str) -> str:
     except (TwilioException, OSError) as error:
         log.error("offer %s: dequeue of %s failed: %s", offer.id, offer.call, error)
         return _release(services, rest, catalogs, offer, caller_left=False)
+    # Twilio has taken them out of the queue: so does Redis, whether or not their join request arrives.
+    services.waiting.leave(offer.call, offer.queue, "bridged")
     _learn_from(services, offer)
     return "bridged"
 

@@ -21,7 +21,6 @@ from ivr.adapters import keys
 from ivr.adapters.offers import Candidate, Offer
 from ivr.services.offers import end_missed
 from ivr.wiring import Services
-from routing import queue_name
 from routing.dispatch import QUIET_AFTER, gone_quiet, offer_plan
 from routing.model import Engineer
 
@@ -42,8 +41,7 @@ class Dispatcher:
     def __init__(self, services: Services, rest, clock=time.time):
         self.services, self.rest, self.clock = services, rest, clock
         settings = services.settings
-        self.queues = [queue_name(code, lang) for code, region in settings.regions.items()
-                       for lang in region.languages]
+        self.queues = settings.queues
         self.window = timedelta(seconds=settings.claim_window)
         self.pool = ThreadPoolExecutor(RINGERS, thread_name_prefix="ring")
         self._warned = False

@@ -5,7 +5,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from ivr.wiring import Services
-from routing import queue_name
 from routing.dispatch import WaitingCaller, claimed_by, serving_order
 
 
@@ -30,7 +29,7 @@ def waiting_in_order(services: Services, now: datetime | None = None) -> list[Wa
     """Return every waiting caller of every configured queue, earliest deadline first (ties: longest wait)."""
     now = now or datetime.now(UTC)
     settings = services.settings
-    queues = [queue_name(code, lang) for code, region in settings.regions.items() for lang in region.languages]
+    queues = settings.queues
     found: dict[str, tuple] = {}
     for queue in queues:
         for sid, decision, joined in services.waiting.entries(queue):

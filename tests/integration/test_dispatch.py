@@ -21,6 +21,7 @@ from ivr.dispatch.dispatcher import Dispatcher
 from ivr.dispatch.rest import rest_client
 from ivr.voice import prompts
 from ivr.voice.speech import Catalogs
+from ivr.services.presence import take_next
 from ivr.services.staff import waiting_in_order
 from routing import queue_name
 
@@ -467,3 +468,20 @@ def test_a_direct_call_answered_keeps_the_engineer_busy_through_the_wrap_up(worl
     world.post(root.find("Dial").get("action"), call_params(sid, DialCallStatus="completed"))
     assert world.services.offers.current("emil")["state"] == "wrap_up"
     assert world.services.store.presence("emil") == "busy"
+
+
+def test_take_next_call_ends_the_wrap_up_and_names_the_caller_about_to_be_offered(world):
+    sid = "CAtake0000000000000000000000000001"
+    world.queue(sid, "01000003")
+    world.queue("CAtake0000000000000000000000000002", "02000004")
+    world.services.store.set_presence("anna", "available")
+    world.dispatch()
+    rung = world.offers()[0]
+    world.engineer_answers(rung)
+    world.run_bridge_jobs()
+    world.engineer_call_ends(rung, "completed")
+    assert world.services.store.presence("anna") == "busy"  # wrapping up
+    row = take_next(world.services, "anna")
+    assert row is not None and row.call_sid == sid and row.case == "01000003"
+    assert world.services.store.presence("anna") == "available"
+    assert [(o.engineer, o.call) for o in world.dispatch()] == [("anna", sid)]
