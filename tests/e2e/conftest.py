@@ -132,7 +132,9 @@ def _wait_healthy(process: subprocess.Popen, port: int, log: Path) -> None:
 
 @pytest.fixture(scope="session")
 def servers(redis_server, tmp_path_factory):
-    """Two `ivr serve --demo --workers 1` processes on loopback ports, sharing one Redis database."""
+    """Two `ivr serve --demo --no-worker --workers 1` processes on loopback ports, sharing one Redis database
+
+    (no dispatcher: these tests route calls, and offers would make the demo engineers busy under them)."""
     redis_url = redis_server.rsplit("/", 1)[0] + f"/{E2E_DB}"
     client = redis.Redis.from_url(redis_url)
     client.flushdb()
@@ -145,7 +147,7 @@ def servers(redis_server, tmp_path_factory):
             log = root / f"serve{i}.log"
             with log.open("wb") as out:
                 processes.append(subprocess.Popen(
-                    [IVR, "serve", "--demo", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+                    [IVR, "serve", "--demo", "--no-worker", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
                     env=_server_env(redis_url, data_dir), stdin=subprocess.DEVNULL, stdout=out,
                     stderr=subprocess.STDOUT, start_new_session=True))
             ports.append(port)
