@@ -110,3 +110,16 @@ def test_two_web_processes_and_two_workers_never_offer_anyone_twice(site):
     assert len(offers) == 4, [o["To"] for o in offers]
     assert len({o["To"].split("?")[0] for o in offers}) == 4
     assert len({offer_case(o) for o in offers}) == 4
+
+
+def test_the_dispatch_latency_benchmark_runs_end_to_end():
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, str(root / "bench" / "dispatch_latency.py"), "--callers", "3",
+                           "--servers", "1", "--workers", "1"], capture_output=True, text=True, timeout=180, cwd=root)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert re.search(r"caller joins -> offer REST request received: median [0-9.]+ ms", done.stdout), done.stdout
