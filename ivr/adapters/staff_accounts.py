@@ -19,17 +19,27 @@ MAX_PASSWORD = 1024
 """Characters a password may have: short ones are guessed; a huge one would only cost hashing time."""
 
 FAILURE_LIMIT = 5
-"""Failed sign-ins allowed per engineer and per client address within `FAILURE_WINDOW`; the next is refused."""
+"""Failed sign-ins allowed per engineer and per client address within `FAILURE_WINDOW`; the next is refused.
+(Every attempt is counted as it starts; a good one is taken back.)"""
 
 FAILURE_WINDOW = 15 * 60
 """Seconds a failed sign-in counts against its engineer and its address (a Redis TTL from the first failure)."""
 
 
 _COUNT = """
-redis.call('SET', KEYS[1], 0, 'EX', ARGV[1], 'NX')
-return redis.call('INCR', KEYS[1])
+local wait = 0
+for _, key in ipairs(KEYS) do
+  redis.call('SET', key, 0, 'EX', ARGV[1], 'NX')
+  if redis.call('INCR', key) > tonumber(ARGV[2]) then
+    local ttl = redis.call('TTL', key)
+    if ttl < 1 then ttl = tonumber(ARGV[1]) end
+    if ttl > wait then wait = ttl end
+  end
+end
+return wait
 """
-"""Count one failure; the window starts at the first failure and is not extended by later ones."""
+"""Count one attempt on each counter; return the seconds to wait if any is over the limit, else 0.
+A window starts at the first attempt counted and is not extended by later ones."""
 
 
 @cache
@@ -95,33 +105,27 @@ class StaffAccounts:
         stored = self.redis.get(keys.password(engineer))
         return hashlib.sha256(stored.encode()).hexdigest()[:16] if stored else None
 
-    def retry_after(self, engineer: str | None, address: str | None) -> int:
-        """Return the seconds until sign-in may be tried again for this engineer or from this address; 0: now."""
-        names = self._counters(engineer, address)
-        pipe = self.redis.pipeline(transaction=False)
-        for name in names:
-            pipe.get(name)
-            pipe.ttl(name)
-        replies = pipe.execute()
-        wait = 0
-        for count, ttl in zip(replies[0::2], replies[1::2], strict=True):
-            if count is not None and int(count) >= FAILURE_LIMIT:
-                wait = max(wait, ttl if ttl and ttl > 0 else FAILURE_WINDOW)
-        return wait
+    def attempt(self, engineer: str | None, address: str | None) -> int:
+        """Count a sign-in attempt against the engineer (when in the directory) and the client address.
 
-    def failed(self, engineer: str | None, address: str | None) -> None:
-        """Count a failed sign-in against the engineer (when in the directory) and the client address."""
-        for name in self._counters(engineer, address):
-            self._count(keys=[name], args=[FAILURE_WINDOW])
+        Counted before the password is checked, in one step: attempts racing each other cannot
+        slip past the limit. Return 0 to go on, or the seconds to wait when over the limit.
+        """
+        names = self._counters(engineer, address)
+        return int(self._count(keys=names, args=[FAILURE_WINDOW, FAILURE_LIMIT])) if names else 0
 
     def failures(self, engineer: str | None = None, address: str | None = None) -> int:
         """Return the failures counted now against an engineer or an address (the larger, given both)."""
-        counts = [int(c or 0) for c in self.redis.mget(self._counters(engineer, address))] if (engineer or address) else []
-        return max(counts, default=0)
+        names = self._counters(engineer, address)
+        return max((int(count or 0) for count in self.redis.mget(names)), default=0) if names else 0
 
-    def signed_in(self, engineer: str) -> None:
-        """Forget the engineer's failures after a good sign-in (the address keeps its count)."""
-        self.redis.delete(keys.signin_failures("engineer", engineer))
+    def succeeded(self, engineer: str, address: str | None) -> None:
+        """Take back a good sign-in's count: the engineer's failures are forgotten, the address keeps its own."""
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.delete(keys.signin_failures("engineer", engineer))
+        if address is not None:
+            pipe.decr(keys.signin_failures("address", address_bucket(address)))
+        pipe.execute()
 
     @staticmethod
     def _counters(engineer: str | None, address: str | None) -> list[str]:

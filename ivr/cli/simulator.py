@@ -132,6 +132,9 @@ class CallSimulator:
         if result.outcome["kind"] != "engineer":  # the app named no engineer: say who was rung
             identity = next((n.findtext("Identity") or n.text or "").strip() or None for n in verb)
             result.outcome = {"kind": "engineer", "target": identity, "reason": "preferred_engineer"}
+        # The conversation ends: Twilio reports the dial's result, which frees the engineer after a wrap-up.
+        if action:
+            self.post(action, dict(base, DialCallStatus="completed", DialCallDuration="60"))
         return None
 
     def _enqueue(self, verb, base, presses, result: CallResult):

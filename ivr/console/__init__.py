@@ -62,7 +62,7 @@ def init_app(app: Flask, settings: Settings) -> None:
     if len(key) >= MIN_SECRET_KEY:
         app.secret_key = key
     else:
-        log.warning("the staff console is off: %s", secret_key_problem(key))
+        log.info("the staff console is off: %s", secret_key_problem(key))
     app.config.update(
         SESSION_COOKIE_NAME="ivr_console",
         SESSION_COOKIE_PATH="/console",  # never sent with a webhook
@@ -120,7 +120,8 @@ def _template_helpers():
 def guard():
     """Refuse everything while the console is off, then check the session and the CSRF token."""
     if not current_app.secret_key:
-        raise ServiceUnavailable(f"The staff console is off: {secret_key_problem(current_app.config.get('IVR_SECRET_KEY') or '')}.")
+        problem = secret_key_problem(current_app.config.get("IVR_SECRET_KEY") or "")
+        raise ServiceUnavailable(f"The staff console is off: {problem}.")
     if request.endpoint not in PUBLIC_ENDPOINTS:
         g.engineer = _signed_in()
         if g.engineer is None:

@@ -28,7 +28,7 @@ def sign_in():
     services = current_app.extensions["ivr"]
     engineer = services.store.engineer(ident) if ident and len(ident) <= 64 else None
     known = ident if engineer is not None else None  # unknown ids are counted by address only: bounded keys
-    wait = accounts().retry_after(known, address)
+    wait = accounts().attempt(known, address)
     if wait:
         minutes = math.ceil(wait / 60)
         message = (f"Too many failed sign-ins for this engineer or from this address ({FAILURE_LIMIT} in "
@@ -39,9 +39,8 @@ def sign_in():
         return response
     # Checked even for an unknown engineer, against a stand-in hash: a refusal takes as long either way.
     if not accounts().check(known, password) or not engineer.active:
-        accounts().failed(known, address)
         return render_template("console/sign_in.html", engineer=ident, message=REFUSED), 401
-    accounts().signed_in(ident)
+    accounts().succeeded(ident, address)
     start_session(ident)
     return redirect(url_for("console.desk.index"))
 

@@ -88,10 +88,17 @@ def services_at(redis_url: str, timeout: float = 2.0) -> Services:
     return Services.for_commands(build_settings(copy.deepcopy(DEFAULTS)), redis_url, timeout)
 
 
+SERVER_CONFIG = "[dispatch]\nwrap_up = 0\n"
+"""The built-in defaults (SPEC §2–§4) but no wrap-up: calls one after another ring the same demo engineer."""
+
+
 def _server_env(redis_url: str, data_dir: Path) -> dict:
     env = dict(os.environ)
-    env.pop("IVR_CONFIG", None)  # the built-in defaults (SPEC §2–§4)
-    env.update(REDIS_URL=redis_url, TWILIO_AUTH_TOKEN=TOKEN, IVR_DATA_DIR=str(data_dir), PYTHONUNBUFFERED="1")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    config = data_dir.parent / "e2e.toml"
+    config.write_text(SERVER_CONFIG)
+    env.update(REDIS_URL=redis_url, TWILIO_AUTH_TOKEN=TOKEN, IVR_DATA_DIR=str(data_dir), PYTHONUNBUFFERED="1",
+               IVR_CONFIG=str(config))
     return env
 
 

@@ -424,7 +424,7 @@ def test_a_call_whose_webhooks_alternate_between_the_servers_reaches_the_enginee
     assert [status for _url, status in call.result.requests] == [200] * len(call.result.requests)
     # Each server's own access log shows it answered every other step of this one call.
     assert answered_by_each_server(servers, before, call) == [
-        ["/voice/incoming", "/voice/case"], ["/voice/language", "/voice/whisper"]]
+        ["/voice/incoming", "/voice/case", "/voice/dial-result"], ["/voice/language", "/voice/whisper"]]
     assert call.heard[-1]["language"] == "de-DE"
     assert call.result.whisper and call.result.whisper[0]["language"] == "de-DE"
 

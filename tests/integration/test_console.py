@@ -260,6 +260,19 @@ def test_the_sixth_attempt_after_five_failures_is_refused_with_429_even_with_the
     assert client.get("/console/api/desk").status_code == 401
 
 
+def test_attempts_racing_each_other_get_no_more_than_five_password_checks(app):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def attempt(i: int) -> int:
+        return sign_in(app.test_client(), ENGINEER, f"guess {i}",
+                       environ_base={"REMOTE_ADDR": f"198.51.100.{i}"}).status_code
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        codes = list(pool.map(attempt, range(24)))
+
+    assert codes.count(401) == FAILURE_LIMIT and codes.count(429) == 24 - FAILURE_LIMIT
+
+
 def test_five_failures_for_an_engineer_lock_them_out_from_every_address(app):
     for i in range(FAILURE_LIMIT):
         sign_in(app.test_client(), ENGINEER, "wrong password", environ_base={"REMOTE_ADDR": f"198.51.100.{i}"})
@@ -446,6 +459,38 @@ def test_the_console_reports_redis_trouble_as_503_json(redis_url, demo):
         close_app(app)
 
 
+def test_the_case_of_the_offer_ringing_for_the_engineer_is_shown(app, engineer, services):
+    sid = "CA" + uuid.uuid4().hex
+    twilio = Twilio(app)
+    root = twiml(twilio.post(ASK.format(lang="de"), call_params(sid, Digits="30000002")))
+    wait_url = root.find("Enqueue").get("waitUrl")
+    twiml(twilio.post(wait_url.removeprefix("http://localhost"), call_params(sid, QueueSid="QU" + "1" * 32)))
+    candidate = next(c for c in services.offers.candidates(["emea-de"]) if c.caller.sid == sid)
+    outcome, _offer = services.offers.reserve(ENGINEER, candidate, to="client:emea-de", ring_for=20, quiet_before=0)
+    assert outcome == "reserved"
+
+    call = engineer.get("/console/api/desk").json["call"]
+
+    assert (call["case"], call["account"], call["plan"], call["severity"], call["queue"], call["state"]) == (
+        "30000002", "EMEA Premium Ltd", "premium", 1, "emea-de", "ringing")
+    page = engineer.get("/console/").get_data(as_text=True)
+    assert "Case 30000002" in page and "ringing" in page
+
+
+def test_the_demo_s_rest_requests_are_listed_newest_first(engineer, services):
+    from ivr.dispatch.rest import rest_client  # the demo's client: shows requests instead of sending them
+
+    client = rest_client(settings_with(), env={}, demo_log=services.redis)
+    client.calls.create(to="client:emea-de", from_="+442079460100", url="http://localhost/voice/offer")
+    client.calls.create(to="client:emea-en", from_="+442079460100", url="http://localhost/voice/offer")
+
+    rest = engineer.get("/console/api/desk").json["rest"]
+
+    assert [r["method"] for r in rest] == ["POST", "POST"] and rest[0]["url"].endswith("/Calls.json")
+    assert ["To", "client:emea-en"] in rest[0]["params"] and ["To", "client:emea-de"] in rest[1]["params"]
+    assert "client:emea-en" in engineer.get("/console/").get_data(as_text=True)
+
+
 # --- the softphone's access token ------------------------------------------------------------------------
 
 
@@ -459,7 +504,8 @@ def test_the_access_token_lets_the_engineer_s_client_identity_receive_calls_for_
         assert (reply.json["identity"], reply.json["expires_in"]) == ("emea-de", 3600)
         claims = jwt.decode(reply.json["token"], API_CREDENTIALS["TWILIO_API_SECRET"], algorithms=["HS256"])
         assert claims["grants"] == {"identity": "emea-de", "voice": {"incoming": {"allow": True}}}
-        assert (claims["iss"], claims["sub"]) == (API_CREDENTIALS["TWILIO_API_KEY"], API_CREDENTIALS["TWILIO_ACCOUNT_SID"])
+        assert claims["iss"] == API_CREDENTIALS["TWILIO_API_KEY"]
+        assert claims["sub"] == API_CREDENTIALS["TWILIO_ACCOUNT_SID"]
         assert claims["exp"] - claims["nbf"] == 3600
         assert abs(claims["nbf"] - datetime.now(UTC).timestamp()) < 60
         assert jwt.get_unverified_header(reply.json["token"])["cty"] == "twilio-fpa;v=1"
@@ -540,3 +586,57 @@ def test_set_password_refuses_an_empty_or_short_password(demo, accounts, given, 
 
     assert result.exit_code == 1 and says in result.stderr
     assert not accounts.has_password("emea-en")
+
+
+def _on_a_terminal(redis_url: str, args: list[str], prompts: tuple[bytes, ...], typed: list[str],
+                   timeout: float = 60) -> str:
+    """Run the real `ivr` on a pseudo-terminal, typing the next line each time a prompt appears; return the screen."""
+    import os
+    import pty
+    import select
+    import subprocess
+
+    from tests.integration.conftest import IVR, subprocess_env
+
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen([IVR, *args], stdin=terminal, stdout=terminal, stderr=terminal,
+                               env=subprocess_env(REDIS_URL=redis_url, IVR_CONFIG=""), start_new_session=True)
+    os.close(terminal)
+    shown, pending, answered = b"", list(typed), 0
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([controller], [], [], 0.2)
+            if ready:
+                try:
+                    chunk = os.read(controller, 4096)
+                except OSError:  # the command has exited and closed the terminal
+                    break
+                if not chunk:
+                    break
+                shown += chunk
+                asked = sum(shown.count(prompt) for prompt in prompts)
+                if pending and asked > answered:
+                    answered += 1
+                    os.write(controller, pending.pop(0).encode() + b"\r")
+            elif process.poll() is not None:
+                break
+        process.wait(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.close(controller)
+    assert process.returncode == 0, shown
+    return shown.decode(errors="replace")
+
+
+def test_set_password_on_a_terminal_asks_twice_without_echoing(demo, accounts, redis_url):
+    shown = _on_a_terminal(redis_url, ["staff", "set-password", "emea-en"],
+                           (b"password for emea-en: ", b"confirmation: "),
+                           ["terminal password 1", "another password", "terminal password 1", "terminal password 1"])
+
+    assert shown.count("New console password for emea-en") == 2  # asked again after the two did not match
+    assert "do not match" in shown
+    assert "terminal password 1" not in shown and "another password" not in shown
+    assert accounts.check("emea-en", "terminal password 1")

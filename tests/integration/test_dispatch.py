@@ -485,3 +485,16 @@ def test_take_next_call_ends_the_wrap_up_and_names_the_caller_about_to_be_offere
     assert row is not None and row.call_sid == sid and row.case == "01000003"
     assert world.services.store.presence("anna") == "available"
     assert [(o.engineer, o.call) for o in world.dispatch()] == [("anna", sid)]
+
+
+def test_a_lost_dial_result_does_not_leave_the_engineer_busy_for_hours(world):
+    world.services.store.set_presence("emil", "available")
+    sid = "CAdirect0000000000000000000000004"
+    root = twiml(world.post(CASE_URL, call_params(sid, Digits="03000002", IvrAt=WEDNESDAY_NOON)))
+    twiml(world.post(root.find("Dial/Client").get("url"), {"CallSid": "CAleg00000000000000000000000000002",
+                                                           "From": "+442079460100", "To": "client:emil",
+                                                           "AccountSid": "AC" + "a" * 32}))
+    # No dial result ever comes; the caller's call ends and Twilio reports its final status.
+    assert world.post("/voice/status", call_params(sid, CallStatus="completed", CallDuration="300")).status_code == 204
+    assert world.services.offers.current("emil")["state"] == "wrap_up"
+    assert world.services.redis.ttl("ivr:engaged:emil") <= 30

@@ -95,7 +95,7 @@
       row.dataset.callSid = c.call_sid;
       [c.case, c.account, c.plan, c.severity, c.queue, c.waiting].forEach(function (v) { row.appendChild(el("td", v)); });
       row.appendChild(el("td", c.to_deadline, c.to_deadline_s < 0 ? "overdue" : ""));
-      row.appendChild(el("td", c.claimed_by || ""));
+      row.appendChild(el("td", c.claimed_by === desk.engineer ? "you" : (c.claimed_by || "")));
       tbody.appendChild(row);
     });
     $("more").textContent = "and " + desk.more + " more";
