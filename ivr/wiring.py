@@ -20,6 +20,7 @@ from .adapters.call_state import CallState
 from .adapters.callbacks import Callbacks
 from .adapters.events import Events
 from .adapters.offers import Offers
+from .adapters.staff_accounts import StaffAccounts
 from .adapters.store import COMMAND_TIMEOUT, Store, connect
 from .adapters.waiting import Waiting
 from .config import Settings
@@ -57,6 +58,8 @@ class Services:
     callbacks: Callbacks
     events: Events
     offers: Offers
+    accounts: StaffAccounts
+    """Console passwords and sign-in limits."""
     jobs: Jobs
     breaker: Breaker | None = None
     """Webhooks only: fails fast while Redis is known to be down."""
@@ -85,10 +88,10 @@ class Services:
 
 
 def _call_adapters(client: redis.Redis, settings: Settings) -> tuple[Store, CallState, Waiting, Callbacks, Events,
-                                                                      Offers]:
+                                                                      Offers, StaffAccounts]:
     state = CallState(client, settings.state_ttl)
     return (Store(client), state, Waiting(client, settings.state_ttl), Callbacks(client, state), Events(client),
-            Offers(client, settings.state_ttl))
+            Offers(client, settings.state_ttl), StaffAccounts(client))
 
 
 def worker_connection(url: str) -> redis.Redis:

@@ -3,7 +3,8 @@
 One offer per caller and one per engineer at a time, however many web processes and workers
 race: the checks and the reservation are one Lua script. An engineer is `busy` while an offer or
 a call engages them (`ivr:engaged:<engineer>`, a key with a TTL, so nobody stays stuck), and free
-again when the key goes, at the end of the wrap-up.
+again when the key goes, at the end of the wrap-up. Each change goes to the presence log with its
+time; a wrap-up's entry says `until` when it ends, since a TTL running out writes nothing.
 """
 from __future__ import annotations
 
@@ -83,7 +84,8 @@ if redis.call('GET', KEYS[4]) == ARGV[1] then
     redis.call('SET', KEYS[4], 'wrap-up:' .. ARGV[1], 'EX', ARGV[6])
     redis.call('HSET', KEYS[6], engineer, tostring(tonumber(ARGV[3]) + tonumber(ARGV[6])))
     redis.call('XADD', KEYS[7], 'MAXLEN', '~', ARGV[7], '*', 'engineer', engineer,
-               'state', 'wrap_up', 'at', ARGV[3], 'offer', ARGV[1])
+               'state', 'wrap_up', 'at', ARGV[3], 'until', tostring(tonumber(ARGV[3]) + tonumber(ARGV[6])),
+               'offer', ARGV[1])
   else
     redis.call('DEL', KEYS[4])
     redis.call('HSET', KEYS[6], engineer, ARGV[3])
@@ -118,7 +120,7 @@ if tonumber(ARGV[4]) > 0 then
   redis.call('SET', KEYS[1], 'wrap-up:' .. ARGV[2], 'EX', ARGV[4])
   redis.call('HSET', KEYS[2], ARGV[1], tostring(tonumber(ARGV[3]) + tonumber(ARGV[4])))
   redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], '*', 'engineer', ARGV[1], 'state', 'wrap_up', 'at', ARGV[3],
-             'call', ARGV[2])
+             'until', tostring(tonumber(ARGV[3]) + tonumber(ARGV[4])), 'call', ARGV[2])
 else
   redis.call('DEL', KEYS[1])
   redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])

@@ -223,7 +223,7 @@ def staff_set_password(runtime: Runtime, engineer: str) -> None:
     On a terminal it is asked for twice, unseen; otherwise the first line of standard input is
     the password. Stored as a salted scrypt hash; sessions signed in with the old one end.
     """
-    from ivr.adapters.staff_accounts import PasswordRefused, StaffAccounts, check_new_password
+    from ivr.adapters.staff_accounts import PasswordRefused, check_new_password
 
     store = _store(runtime)
     record = store.engineer(engineer)
@@ -239,7 +239,7 @@ def staff_set_password(runtime: Runtime, engineer: str) -> None:
         check_new_password(password)
     except PasswordRefused as exc:
         fail(f"password not set: {exc}")
-    StaffAccounts(store.redis).set_password(engineer, password)
+    runtime.services().accounts.set_password(engineer, password)
     note = "" if record.active else " (note: this engineer is inactive in the directory and cannot sign in)"
     click.echo(f"password set for {engineer} ({record.name}); sign in at /console/{note}")
 

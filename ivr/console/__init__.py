@@ -71,8 +71,6 @@ def init_app(app: Flask, settings: Settings) -> None:
         SESSION_COOKIE_SECURE=settings.public_url.startswith("https://"),
         PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
     )
-    services = app.extensions["ivr"]
-    app.extensions["console"] = StaffAccounts(services.redis)
     app.register_blueprint(bp)
 
 
@@ -83,7 +81,7 @@ def secret_key_problem(key: str) -> str:
 
 
 def accounts() -> StaffAccounts:
-    return current_app.extensions["console"]
+    return current_app.extensions["ivr"].accounts
 
 
 def wants_json() -> bool:

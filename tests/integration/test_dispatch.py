@@ -398,8 +398,9 @@ def test_presence_goes_busy_then_wrap_up_then_available(world):
     assert world.services.store.presence("anna") == "busy"
     assert world.services.offers.current("anna")["state"] == "wrap_up"
     assert 25 <= world.services.redis.ttl("ivr:engaged:anna") <= 30
-    states = [e["state"] for _id, e in world.services.redis.xrange("ivr:presence-log") if e["engineer"] == "anna"]
-    assert states == ["available", "busy", "wrap_up"]
+    log = [e for _id, e in world.services.redis.xrange("ivr:presence-log") if e["engineer"] == "anna"]
+    assert [e["state"] for e in log] == ["available", "busy", "wrap_up"]
+    assert float(log[-1]["until"]) == pytest.approx(float(log[-1]["at"]) + 30)
     world.services.redis.delete("ivr:engaged:anna")  # the TTL runs out
     assert world.services.store.presence("anna") == "available"
     since = world.services.store.presences(["anna"])["anna"].since
