@@ -499,3 +499,29 @@ def test_a_lost_dial_result_does_not_leave_the_engineer_busy_for_hours(world):
     assert world.post("/voice/status", call_params(sid, CallStatus="completed", CallDuration="300")).status_code == 204
     assert world.services.offers.current("emil")["state"] == "wrap_up"
     assert world.services.redis.ttl("ivr:engaged:emil") <= 30
+
+
+def test_the_offer_twiml_nests_as_the_schema_allows(world):
+    from xml.etree import ElementTree as ET
+
+    from .test_twiml_nesting import SCHEMA, allowed_children, misplaced
+
+    if not SCHEMA.exists():
+        pytest.skip(f"the shared TwiML schema is not at {SCHEMA}")
+    first, second = "CAnest0000000000000000000000000001", "CAnest0000000000000000000000000002"
+    world.queue(first, "02000004")
+    world.queue(second, "01000003")
+    world.services.store.set_presence("anna", "available")
+    world.services.store.set_presence("dora", "available")
+    world.dispatch()
+    [app_offer] = [o for o in world.offers() if o["To"].startswith("client:")]
+    [phone_offer] = [o for o in world.offers() if o["To"].startswith("+")]
+    documents = [world.engineer_answers(app_offer), world.engineer_answers(phone_offer, sid="CAengineer0002"),
+                 world.engineer_answers(phone_offer, digits="1", sid="CAengineer0002")]
+    world.run_bridge_jobs()
+    for dequeue in world.api.requests("/Members/"):
+        call = dequeue.path.rsplit("/", 1)[-1].removesuffix(".json")
+        documents.append(twiml(world.post(dequeue["Url"], call_params(call))))
+    assert {"Gather", "Dial", "Conference", "Hangup"} <= {node.tag for doc in documents for node in doc.iter()}
+    allowed = allowed_children()
+    assert [p for doc in documents for p in misplaced(doc, allowed)] == []
