@@ -61,10 +61,14 @@ DEFAULTS: dict = {
               "hold_music": ""},
     "calls": {"state_ttl": 14400,
               # A finished call's record (workers/) is kept 90 days, then Redis expires it.
-              "record_ttl": 7776000},
+              "record_ttl": 7776000,
+              # Seconds after a call's end before its record is written, so late callbacks are in it.
+              "record_delay": 15},
     "http": {"max_body": 65536},
     "proxy": {"trusted": []},
     "dispatch": {"claim_window": 60, "wrap_up": 30, "offer_timeout": 20},
+    # Where events for the case system are POSTed (signed JSON); "": kept for `ivr events` only.
+    "case_system": {"webhook": ""},
     # Twilio's REST API (offers, dequeues); an egress gateway, or a local stand-in in tests.
     "twilio": {"api_base": "https://api.twilio.com"},
     # Empty: not pinned, requests are checked against the URL they arrived on.
@@ -77,8 +81,9 @@ _REGION_KEYS = {"name", "languages", "timezone", "holidays"}
 _LINE_KEYS = {"number", "region", "audience", "languages", "timezone", "name"}
 _PLAN_KEYS = {"days", "open", "close"}
 _SECTION_KEYS = {"dial": {"timeout"}, "queue": {"max_wait", "hold_music"},
-                 "calls": {"state_ttl", "record_ttl"}, "http": {"max_body"}, "proxy": {"trusted"},
-                 "dispatch": {"claim_window", "wrap_up", "offer_timeout"}, "twilio": {"api_base"}}
+                 "calls": {"state_ttl", "record_ttl", "record_delay"}, "http": {"max_body"}, "proxy": {"trusted"},
+                 "dispatch": {"claim_window", "wrap_up", "offer_timeout"}, "twilio": {"api_base"},
+                 "case_system": {"webhook"}}
 # Every pattern below is used with fullmatch: `$` would let a trailing newline through.
 _HHMM = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 _REGION_CODE = re.compile(r"[a-z][a-z0-9]*")
@@ -91,6 +96,7 @@ RANGES: dict[tuple[str, str], tuple[int, int, str]] = {
     ("queue", "max_wait"): (60, 86400, "seconds"),
     ("calls", "state_ttl"): (600, 2592000, "seconds"),
     ("calls", "record_ttl"): (86400, 315360000, "seconds"),
+    ("calls", "record_delay"): (0, 600, "seconds"),
     ("http", "max_body"): (1024, 1048576, "bytes"),
     ("dispatch", "claim_window"): (0, 3600, "seconds"),
     ("dispatch", "wrap_up"): (0, 600, "seconds"),
@@ -129,12 +135,16 @@ class Settings:
     claim_window: int
     """Seconds a busy engineer's case caller stays theirs after the engineer becomes free (SPEC §5.3)."""
     public_url: str
+    record_delay: int = 15
+    """Seconds after a call ends before its record is written: Twilio's late callbacks land first."""
     wrap_up: int = 30
     """Seconds an engineer stays busy after a call before the next offer (SPEC §5.6)."""
     offer_timeout: int = 20
     """Seconds an offer rings the engineer before it counts as missed."""
     api_base: str = "https://api.twilio.com"
     """Where Twilio's REST API is reached."""
+    case_system_webhook: str = ""
+    """Where events for the case system are POSTed; empty: kept in Redis for `ivr events`."""
     trusted_proxies: tuple[str, ...] = ()
     source: str = "built-in defaults"
 
@@ -310,9 +320,11 @@ def build_settings(raw: dict, source: str = "built-in defaults") -> Settings:
         max_body=numbers["max_body"],
         claim_window=numbers["claim_window"],
         public_url=_public_url(raw["public_url"], source),
+        record_delay=numbers["record_delay"],
         wrap_up=numbers["wrap_up"],
         offer_timeout=numbers["offer_timeout"],
         api_base=_api_base(raw["twilio"]["api_base"], source),
+        case_system_webhook=_webhook(raw["case_system"]["webhook"], "case_system.webhook", source),
         trusted_proxies=_trusted_proxies(raw["proxy"]["trusted"], source),
         source=source,
     )
@@ -367,6 +379,16 @@ def _public_url(value, source: str) -> str:
         raise ConfigError("public_url", f"{value!r} must be a base URL like https://ivr.example.com "
                           "(a host and optional port; no path, query or fragment)", source)
     return value.removesuffix("/")
+
+
+def _webhook(value, key: str, source: str) -> str:
+    """Return an http(s) URL to POST events to ("" for none), or raise ConfigError naming the key."""
+    if value == "":
+        return value
+    if not isinstance(value, str) or not _AUDIO_URL.fullmatch(value) or not _base_url(
+            f"{urlsplit(value).scheme}://{urlsplit(value).netloc}"):
+        raise ConfigError(key, f"{value!r} must be an http(s) URL like https://cases.example.com/ivr-events", source)
+    return value
 
 
 def _api_base(value, source: str) -> str:

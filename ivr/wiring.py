@@ -8,18 +8,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 import redis
 from rq import Queue
 from rq.exceptions import DuplicateJobError
 
-from workers import QUEUE_NAME
+from workers import queues
 
 from .adapters.breaker import Breaker, guarded_client, pinger
 from .adapters.call_state import CallState
 from .adapters.callbacks import Callbacks
 from .adapters.events import Events
 from .adapters.offers import Offers
+from .adapters.outbox import Outbox
 from .adapters.staff_accounts import StaffAccounts
 from .adapters.store import COMMAND_TIMEOUT, Store, connect
 from .adapters.waiting import Waiting
@@ -27,23 +29,35 @@ from .config import Settings
 
 
 class Jobs:
-    """The background work queue (RQ): one job per id, however often the same work is asked for."""
+    """The background work queues (RQ, JSON-serialized): one job per id, however often the same work is asked for."""
 
     def __init__(self, connection: redis.Redis):
         # RQ stores job data as bytes, so its client must not decode responses.
-        self.queue = Queue(QUEUE_NAME, connection=connection)
+        self.connection = connection
+        self.queues = {name: Queue(name, connection=connection, serializer=queues.SERIALIZER)
+                       for name in queues.QUEUES}
 
-    @property
-    def connection(self) -> redis.Redis:
-        return self.queue.connection
+    def once(self, func: Callable, *args, job_id: str, queue: str = queues.CALLS, delay: float = 0,
+             **options) -> bool:
+        """Queue `func(*args)` (after `delay` seconds) unless a job with this id is queued; return whether it was.
 
-    def once(self, func: Callable, *args, job_id: str, **options) -> bool:
-        """Queue `func(*args)` unless a job with this id exists; return whether it was queued."""
+        Jobs time out and are retried with backoff (`workers.queues`) unless told otherwise.
+        """
+        options.setdefault("job_timeout", queues.JOB_TIMEOUT)
+        options.setdefault("retry", queues.RETRY)
+        target = self.queues[queue]
         try:
-            self.queue.enqueue(func, *args, job_id=job_id, unique=True, **options)
+            if delay > 0:
+                target.enqueue_in(timedelta(seconds=delay), func, *args, job_id=job_id, **options)
+            else:
+                target.enqueue(func, *args, job_id=job_id, unique=True, **options)
         except DuplicateJobError:
             return False
         return True
+
+    def waiting(self, queue: str) -> list:
+        """Return the jobs waiting in a queue (tests, `ivr` commands)."""
+        return self.queues[queue].jobs
 
 
 @dataclass
@@ -60,6 +74,8 @@ class Services:
     offers: Offers
     accounts: StaffAccounts
     """Console passwords and sign-in limits."""
+    outbox: Outbox
+    """Events for the case system."""
     jobs: Jobs
     breaker: Breaker | None = None
     """Webhooks only: fails fast while Redis is known to be down."""
@@ -88,10 +104,10 @@ class Services:
 
 
 def _call_adapters(client: redis.Redis, settings: Settings) -> tuple[Store, CallState, Waiting, Callbacks, Events,
-                                                                      Offers, StaffAccounts]:
+                                                                      Offers, StaffAccounts, Outbox]:
     state = CallState(client, settings.state_ttl)
     return (Store(client), state, Waiting(client, settings.state_ttl), Callbacks(client, state), Events(client),
-            Offers(client, settings.state_ttl), StaffAccounts(client))
+            Offers(client, settings.state_ttl), StaffAccounts(client), Outbox(client, bool(settings.case_system_webhook)))
 
 
 def worker_connection(url: str) -> redis.Redis:

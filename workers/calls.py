@@ -1,14 +1,16 @@
-"""Call records: what happened on a finished call, kept after its live state expires."""
+"""Call records: what happened on a finished call, kept after its live state expires, and told to the case system."""
 from __future__ import annotations
 
-from rq import get_current_job
-
-from ivr.adapters.records import Records
-
-QUEUE_NAME = "ivr"
-"""The RQ queue the webhooks put work on and `ivr worker` serves."""
+from .context import context
 
 
 def record_call(sid: str, ended_at: float, keep_for: int) -> dict:
-    """Copy a finished call's state into a record kept `keep_for` seconds; running it twice changes nothing."""
-    return Records(get_current_job().connection).keep(sid, ended_at, keep_for)
+    """Write a finished call's record and add it to its case's history; running it twice has one effect."""
+    from ivr.adapters.records import Records
+    from ivr.services.case_events import publish
+
+    services = context().services
+    record = Records(services.redis).keep(sid, ended_at, keep_for)
+    if record.get("case"):
+        publish(services, "call_record", record["case"], f"record:{sid}", **record)
+    return record

@@ -25,12 +25,39 @@ return redis.call('HGET', KEYS[1], 'fallback') or ''
 """Record a call's routing decision once: a retried webhook finds the first one, with its deadline."""
 
 
+_PROGRESS = """
+if redis.call('HEXISTS', KEYS[1], 'ended_at') == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'status', ARGV[2])
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'duration', ARGV[3]) end
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'sid', ARGV[1], 'event', 'status', 'at', ARGV[6],
+           'status', ARGV[2])
+return 1
+"""
+"""Record a call's progress unless it has ended: a late `ringing` never undoes a `completed`."""
+
+
+_FINISH = """
+if redis.call('HEXISTS', KEYS[1], 'ended_at') == 0 then
+  redis.call('HSET', KEYS[1], 'status', ARGV[2], 'ended_at', ARGV[6])
+  if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'duration', ARGV[3]) end
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'sid', ARGV[1], 'event', 'status', 'at', ARGV[6],
+             'status', ARGV[2])
+end
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+return redis.call('HGETALL', KEYS[1])
+"""
+"""Record a call's end once: the first final status and when it came; a repeat returns the state unchanged."""
+
+
 class CallState:
     """Reads and writes what is known about live calls."""
 
     def __init__(self, client: redis.Redis, ttl: int):
         self.redis, self.ttl = client, ttl
         self._decide = client.register_script(_DECIDE)
+        self._progress = client.register_script(_PROGRESS)
+        self._finish = client.register_script(_FINISH)
 
     def get(self, sid: str) -> dict[str, str]:
         return self.redis.hgetall(keys.call(sid)) if sid else {}
@@ -70,10 +97,15 @@ class CallState:
         return self._decide(keys=[keys.call(sid), keys.EVENTS],
                             args=[sid, self.ttl, keys.EVENTS_MAXLEN, now(), *pairs(routed)])
 
+    def progress(self, sid: str, status: str, duration: str | None) -> bool:
+        """Record a call's progress (ringing, in-progress…); a call already ended keeps its final status."""
+        if not sid:
+            return False
+        return bool(self._progress(keys=[keys.call(sid), keys.EVENTS],
+                                   args=[sid, status, duration or "", self.ttl, keys.EVENTS_MAXLEN, now()]))
+
     def finish(self, sid: str, status: str, duration: str | None) -> dict[str, str]:
-        """Record a call's final status and return its state; the first report fixes when it ended."""
-        pipe = self.redis.pipeline(transaction=True)
-        self._write(pipe, sid, "status", clean({"status": status, "duration": duration}))
-        pipe.hsetnx(keys.call(sid), "ended_at", now())
-        pipe.hgetall(keys.call(sid))
-        return pipe.execute()[-1]
+        """Record a call's final status and return its state; the first final report wins, repeats change nothing."""
+        return dict(zip(*[iter(self._finish(keys=[keys.call(sid), keys.EVENTS],
+                                            args=[sid, status, duration or "", self.ttl, keys.EVENTS_MAXLEN,
+                                                  now()]))] * 2, strict=True))

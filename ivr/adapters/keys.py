@@ -4,6 +4,7 @@
 |---|---|---|
 | `ivr:account:<id>`, `ivr:engineer:<id>`, `ivr:case:<number>` | string (JSON) | the directory |
 | `ivr:index:<accounts\\|engineers\\|cases>` | set | the directory |
+| `ivr:case-references` | string: a counter of API changes that made a case refer to an account or engineer | one value |
 | `ivr:presence:<engineer>` | string | the directory's engineers |
 | `ivr:presence-since` | hash: engineer → when their presence last changed | the directory's engineers |
 | `ivr:presence-log` | stream: every presence change with its time | `MAXLEN ~` `PRESENCE_LOG_MAXLEN` |
@@ -14,6 +15,7 @@
 | `ivr:callbacks` | stream: callback requests | `MAXLEN ~` `CALLBACKS_MAXLEN` |
 | `ivr:record:<CallSid>` | hash: a finished call's record | TTL `calls.record_ttl` |
 | `ivr:calls` | sorted set: CallSid by end time | trimmed to `calls.record_ttl` on each record |
+| `ivr:case-calls:<case>` | sorted set: a case's calls by end time (its history) | trimmed to `calls.record_ttl`; key TTL the same |
 | `ivr:offer:<id>` | hash: one offer of a caller to an engineer | TTL `calls.state_ttl` |
 | `ivr:offered:<CallSid>` | string: the offer a waiting caller is in | TTL while it rings, `calls.state_ttl` once taken |
 | `ivr:engaged:<engineer>` | string: the offer or call an engineer is on (presence `busy`) | TTL: ringing, the call, then `dispatch.wrap_up` |
@@ -23,6 +25,11 @@
 | `ivr:answered-wait` | hash: queue → moving average of answered waits, and its sample count | the configured queues |
 | `ivr:rest-log` | stream: REST requests shown instead of sent (`--demo`) | `MAXLEN ~` `REST_LOG_MAXLEN` |
 | `ivr:public-url` | string: the base URL webhooks were last reached at | one value |
+| `ivr:case-events` | stream: events for the case system (`ivr events`) | `MAXLEN ~` `CASE_EVENTS_MAXLEN` |
+| `ivr:outbox:<case>` | list: a case's events not yet delivered to `case_system.webhook` | emptied as delivered |
+| `ivr:outbox-cases` | set: cases with undelivered events | the cases in `ivr:outbox:*` |
+| `ivr:outbox-seen:<key>` | string: an event already published (idempotency) | TTL 30 days |
+| `ivr:outbox-lock:<case>` | string: the worker delivering a case's events | TTL 120 s |
 | `ivr:embedded:users` | set of pids sharing the embedded server | the running `ivr` commands |
 | `ivr:password:<engineer>` | string: the salted scrypt hash of the engineer's console password | the directory's engineers (`ivr staff set-password` needs one) |
 | `ivr:signin-failures:<engineer\\|address>:<id>` | string: failed console sign-ins | TTL 15 min from the first failure; engineers in the directory, addresses (IPv6 by /64) |
@@ -52,6 +59,10 @@ CALLS_INDEX = PREFIX + "calls"
 
 EMBEDDED_USERS = PREFIX + "embedded:users"
 
+CASE_REFERENCES = PREFIX + "case-references"
+"""Bumped by each directory API change that makes a case refer to an account or engineer it did not
+refer to; an API delete of an account or engineer watches it while it looks for the cases referring to it."""
+
 RINGING = PREFIX + "offers:ringing"
 """Offers still ringing, by when they stop: a lost status callback is noticed by the sweep."""
 
@@ -64,6 +75,24 @@ REST_LOG = PREFIX + "rest-log"
 REST_LOG_MAXLEN = 1000
 
 PUBLIC_URL = PREFIX + "public-url"
+
+CASE_EVENTS = PREFIX + "case-events"
+CASE_EVENTS_MAXLEN = 100_000
+"""Case-system events kept (approximately) for `ivr events`: weeks of a busy support line."""
+
+OUTBOX_CASES = PREFIX + "outbox-cases"
+
+
+def outbox(case: str) -> str:
+    return f"{PREFIX}outbox:{case}"
+
+
+def outbox_seen(key: str) -> str:
+    return f"{PREFIX}outbox-seen:{key}"
+
+
+def outbox_lock(case: str) -> str:
+    return f"{PREFIX}outbox-lock:{case}"
 
 
 def offer(ident: str) -> str:
@@ -88,6 +117,10 @@ def call(sid: str) -> str:
 
 def waiting(queue: str) -> str:
     return f"{PREFIX}waiting:{queue}"
+
+
+def case_calls(case: str) -> str:
+    return f"{PREFIX}case-calls:{case}"
 
 
 def record(sid: str) -> str:

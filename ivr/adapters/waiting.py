@@ -47,6 +47,7 @@ _LEAVE = """
 local removed = redis.call('ZREM', KEYS[1], ARGV[1])
 if removed == 0 and ARGV[7] == '1' then return 0 end
 local first = redis.call('HSETNX', KEYS[2], 'queue_result', ARGV[3])
+redis.call('HSETNX', KEYS[2], 'left_at', ARGV[6])
 redis.call('EXPIRE', KEYS[2], ARGV[4])
 if first == 1 then
   redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], '*', 'sid', ARGV[1], 'event', 'dequeued', 'queue', ARGV[2],

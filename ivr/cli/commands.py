@@ -410,6 +410,9 @@ def _demo_token(runtime: Runtime) -> str | None:
     return path.read_text().strip() if path and path.exists() else None
 
 
+MAINTENANCE_INTERVAL = 30
+"""Seconds between a worker's checks for jobs a killed worker left unfinished (RQ retries them)."""
+
 WORKER_TIMEOUT = 5.0
 """Seconds the worker's Redis commands may take: longer than the dispatcher's wait for a wake-up."""
 
@@ -427,8 +430,8 @@ def worker(runtime: Runtime, burst: bool, demo: bool, no_dispatch: bool) -> None
     from ivr.dispatch.rest import MissingCredentials, rest_client
     from ivr.logs import configure
     from ivr.wiring import Services, worker_connection
-    from workers import QUEUE_NAME
-    from workers.dispatch import use
+    from workers.queues import QUEUES, SERIALIZER
+    from workers.context import use
 
     configure()
     _store(runtime)
@@ -440,8 +443,8 @@ def worker(runtime: Runtime, burst: bool, demo: bool, no_dispatch: bool) -> None
     except MissingCredentials as error:
         rest = None
         click.echo(f"error: dispatch is off: {error}", err=True)
+    use(services, rest)
     if rest is not None:
-        use(services, rest)
         if not no_dispatch:
             dispatcher = Dispatcher(services, rest)
             if burst:
@@ -451,7 +454,9 @@ def worker(runtime: Runtime, burst: bool, demo: bool, no_dispatch: bool) -> None
     connection = worker_connection(url)
     # In-process jobs: they are short REST requests, and forking beside the dispatcher's threads is unsafe.
     try:
-        SimpleWorker([Queue(QUEUE_NAME, connection=connection)], connection=connection).work(burst=burst)
+        SimpleWorker([Queue(name, connection=connection, serializer=SERIALIZER) for name in QUEUES],
+                     connection=connection, serializer=SERIALIZER,
+                     maintenance_interval=MAINTENANCE_INTERVAL).work(burst=burst, with_scheduler=True)
     finally:
         if stop is not None:
             stop.set()

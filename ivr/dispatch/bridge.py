@@ -15,6 +15,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from ivr.adapters import keys
 from ivr.adapters.offers import Offer
+from ivr.services.case_events import publish
 from ivr.voice import prompts
 from ivr.voice.speech import Catalogs
 from ivr.wiring import Services
@@ -61,6 +62,8 @@ def _learn_from(services: Services, offer: Offer) -> None:
     """Make the engineer the case's engineer if it had none, and fold the wait into the queue's average."""
     if services.store.assign_engineer(offer.case, offer.engineer, offer.call):
         log.info("case %s now belongs to %s", offer.case, offer.engineer)
+        publish(services, "engineer_assigned", offer.case, f"assigned:{offer.case}:{offer.id}",
+                engineer=offer.engineer, call_sid=offer.call)
     joined = services.calls.get(offer.call).get("joined")
     if joined:
         services.waiting.answered(offer.queue, max(0.0, time.time() - float(joined)))

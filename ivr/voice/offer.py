@@ -14,6 +14,7 @@ from ivr.adapters.offers import Offer, conference_name
 from ivr.adapters.waiting import parse_queue_entry
 from ivr.services.offers import end_missed
 from workers import bridge_offer
+from workers.queues import DISPATCH
 
 from . import prompts
 from .speech import Speaker, spaced_digits
@@ -95,7 +96,7 @@ def _take(offer: Offer, response: VoiceResponse, voice: Speaker):
     if not svc.offers.accept(offer, param("CallSid")):
         return _goodbye(voice, voice.text(prompts.OFFER_NOT_TAKEN))
     # The dequeue is a REST request: a worker makes it, the webhook never waits on Twilio.
-    svc.jobs.once(bridge_offer, offer.id, job_id=f"bridge-{offer.id}", result_ttl=3600)
+    svc.jobs.once(bridge_offer, offer.id, job_id=f"bridge-{offer.id}", queue=DISPATCH, result_ttl=3600)
     say(response, voice, voice.text(prompts.OFFER_CONNECTING))
     with response.dial() as dial:
         dial.conference(conference_name(offer.id), start_conference_on_enter=True, end_conference_on_exit=True,

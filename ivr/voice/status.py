@@ -26,7 +26,7 @@ def status():
     svc = services()
     duration = request.form.get("CallDuration")
     if call_status not in FINAL_STATUSES:
-        svc.calls.update(sid, event="status", status=call_status, duration=duration)
+        svc.calls.progress(sid, call_status, duration)
         return "", 204
     state = svc.calls.finish(sid, call_status, duration)
     if state.get("engineer"):
@@ -36,8 +36,9 @@ def status():
     svc.waiting.leave(sid, state.get("queue"), "call_" + call_status, only_if_waiting=True)
     # One job per call however often Twilio repeats the callback; its arguments never change.
     job_id = "record-" + re.sub(r"[^A-Za-z0-9_-]", "_", sid)[:100]
+    # A little later, so the queue result or dial result Twilio may still send is in the record.
     svc.jobs.once(record_call, sid, float(state["ended_at"]), svc.settings.record_ttl, job_id=job_id,
-                  result_ttl=3600)
+                  delay=svc.settings.record_delay, result_ttl=3600)
     return "", 204
 
 

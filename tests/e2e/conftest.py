@@ -88,8 +88,9 @@ def services_at(redis_url: str, timeout: float = 2.0) -> Services:
     return Services.for_commands(build_settings(copy.deepcopy(DEFAULTS)), redis_url, timeout)
 
 
-SERVER_CONFIG = "[dispatch]\nwrap_up = 0\n"
-"""The built-in defaults (SPEC §2–§4) but no wrap-up: calls one after another ring the same demo engineer."""
+SERVER_CONFIG = "[dispatch]\nwrap_up = 0\n[calls]\nrecord_delay = 0\n"
+"""The built-in defaults (SPEC §2–§4) but no wrap-up (calls one after another ring the same demo engineer) and
+records written at once (`ivr worker --burst` finds them)."""
 
 
 def _server_env(redis_url: str, data_dir: Path) -> dict:

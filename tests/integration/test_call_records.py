@@ -13,14 +13,16 @@ from ivr.adapters.records import Records
 from ivr.adapters.waiting import parse_queue_entry
 from tests.integration.webhook_support import (Twilio, build_app, call_params, close_app, load_demo, settings_with,
                                                twiml, verbs)
-from workers import QUEUE_NAME
+from ivr.wiring import Services
+from workers.context import forget, use
+from workers.queues import CALLS, QUEUES, SERIALIZER
 
 DE = "line=%2B442079460100&lang=de&queue=emea-de"
 
 
 @pytest.fixture
 def settings():
-    return settings_with(calls={"record_ttl": 86400})
+    return settings_with(calls={"record_ttl": 86400, "record_delay": 0})
 
 
 @pytest.fixture
@@ -52,11 +54,17 @@ def _queue_in_german(twilio, sid, case="30000002"):
 
 
 def _run_jobs(redis_url: str) -> None:
+    """Run the queued jobs as `ivr worker --burst` does: in this process, with the worker's services."""
     connection = redis.Redis.from_url(redis_url)
+    services = Services.for_commands(settings_with(calls={"record_ttl": 86400, "record_delay": 0}), redis_url)
+    use(services, None)
     try:
-        SimpleWorker([Queue(QUEUE_NAME, connection=connection)], connection=connection).work(burst=True)
+        SimpleWorker([Queue(name, connection=connection, serializer=SERIALIZER) for name in QUEUES],
+                     connection=connection, serializer=SERIALIZER).work(burst=True)
     finally:
         connection.close()
+        forget()
+        services.close()
 
 
 def test_repeated_final_status_callbacks_queue_one_record_job(twilio, sid, redis_url):
@@ -64,7 +72,7 @@ def test_repeated_final_status_callbacks_queue_one_record_job(twilio, sid, redis
     for _ in range(5):
         assert twilio.post("/voice/status", call_params(sid, CallStatus="completed", CallDuration="61")).status_code == 204
 
-    jobs = Queue(QUEUE_NAME, connection=redis.Redis.from_url(redis_url))
+    jobs = Queue(CALLS, connection=redis.Redis.from_url(redis_url), serializer=SERIALIZER)
     assert jobs.count == 1
     jobs.connection.close()
 

@@ -24,6 +24,7 @@ from ivr.voice.speech import Catalogs
 from ivr.services.presence import take_next
 from ivr.services.staff import waiting_in_order
 from routing import queue_name
+from workers.queues import DISPATCH
 
 from .webhook_support import (EMEA, Twilio, build_app, call_params, close_app, services_at, settings_with, sign,
                               spoken, twiml)
@@ -129,10 +130,10 @@ class World:
         assert reply.status_code == 204
 
     def run_bridge_jobs(self):
-        jobs = self.services.jobs.queue.jobs
+        jobs = self.services.jobs.waiting(DISPATCH)
         outcomes = [bridge(self.services, self.rest, Catalogs(), job.args[0]) for job in jobs
                     if job.func_name.endswith("bridge_offer")]
-        self.services.jobs.queue.empty()
+        self.services.jobs.queues[DISPATCH].empty()
         return outcomes
 
 
@@ -502,7 +503,6 @@ def test_a_lost_dial_result_does_not_leave_the_engineer_busy_for_hours(world):
 
 
 def test_the_offer_twiml_nests_as_the_schema_allows(world):
-    from xml.etree import ElementTree as ET
 
     from .test_twiml_nesting import SCHEMA, allowed_children, misplaced
 
