@@ -39,6 +39,8 @@ def build(config: dict | None = None) -> Flask:
         IVR_SECRET_KEY=os.environ.get("IVR_SECRET_KEY"),
         TWILIO_API_KEY=os.environ.get("TWILIO_API_KEY"),
         TWILIO_API_SECRET=os.environ.get("TWILIO_API_SECRET"),
+        # The case system's directory API (/api/): off without a bearer token of at least 32 characters.
+        IVR_API_TOKEN=os.environ.get("IVR_API_TOKEN"),
         REDIS_URL=os.environ.get("REDIS_URL"),
         IVR_CONFIG=os.environ.get("IVR_CONFIG") or None,
         SETTINGS=None,
@@ -66,6 +68,7 @@ def build(config: dict | None = None) -> Flask:
         app.wsgi_app = TrustedProxies(app.wsgi_app, settings.trusted_proxies)
     app.wsgi_app = BodyLimit(app.wsgi_app, settings.max_body)
 
+    from .api import init_app as init_api
     from .console import init_app as init_console
     from .voice import bp as voice
     from .voice.hold import audio
@@ -73,6 +76,7 @@ def build(config: dict | None = None) -> Flask:
     app.register_blueprint(voice)
     app.register_blueprint(audio)
     init_console(app, settings)
+    init_api(app, settings)
 
     @app.get("/healthz")
     def healthz():

@@ -67,6 +67,8 @@ DEFAULTS: dict = {
     "http": {"max_body": 65536},
     "proxy": {"trusted": []},
     "dispatch": {"claim_window": 60, "wrap_up": 30, "offer_timeout": 20},
+    # A customer who does not answer a callback is tried again, a few minutes apart.
+    "callback": {"attempts": 3, "retry_interval": 300},
     # Where events for the case system are POSTed (signed JSON); "": kept for `ivr events` only.
     "case_system": {"webhook": ""},
     # Twilio's REST API (offers, dequeues); an egress gateway, or a local stand-in in tests.
@@ -83,6 +85,7 @@ _PLAN_KEYS = {"days", "open", "close"}
 _SECTION_KEYS = {"dial": {"timeout"}, "queue": {"max_wait", "hold_music"},
                  "calls": {"state_ttl", "record_ttl", "record_delay"}, "http": {"max_body"}, "proxy": {"trusted"},
                  "dispatch": {"claim_window", "wrap_up", "offer_timeout"}, "twilio": {"api_base"},
+                 "callback": {"attempts", "retry_interval"},
                  "case_system": {"webhook"}}
 # Every pattern below is used with fullmatch: `$` would let a trailing newline through.
 _HHMM = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
@@ -101,6 +104,8 @@ RANGES: dict[tuple[str, str], tuple[int, int, str]] = {
     ("dispatch", "claim_window"): (0, 3600, "seconds"),
     ("dispatch", "wrap_up"): (0, 600, "seconds"),
     ("dispatch", "offer_timeout"): (5, 120, "seconds"),
+    ("callback", "attempts"): (1, 10, "calls"),
+    ("callback", "retry_interval"): (60, 86400, "seconds"),
 }
 """(low, high, unit) of each number: what Twilio's <Dial timeout> accepts, a wait of one minute to
 a day, call state for ten minutes to 30 days (and longer than any wait), records for a day to ten
@@ -143,6 +148,10 @@ class Settings:
     """Seconds an offer rings the engineer before it counts as missed."""
     api_base: str = "https://api.twilio.com"
     """Where Twilio's REST API is reached."""
+    callback_attempts: int = 3
+    """Calls to a customer who does not answer before their callback is given up (and written to the case)."""
+    callback_retry_interval: int = 300
+    """Seconds between those calls."""
     case_system_webhook: str = ""
     """Where events for the case system are POSTed; empty: kept in Redis for `ivr events`."""
     trusted_proxies: tuple[str, ...] = ()
@@ -324,6 +333,8 @@ def build_settings(raw: dict, source: str = "built-in defaults") -> Settings:
         wrap_up=numbers["wrap_up"],
         offer_timeout=numbers["offer_timeout"],
         api_base=_api_base(raw["twilio"]["api_base"], source),
+        callback_attempts=numbers["attempts"],
+        callback_retry_interval=numbers["retry_interval"],
         case_system_webhook=_webhook(raw["case_system"]["webhook"], "case_system.webhook", source),
         trusted_proxies=_trusted_proxies(raw["proxy"]["trusted"], source),
         source=source,

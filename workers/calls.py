@@ -12,5 +12,5 @@ def record_call(sid: str, ended_at: float, keep_for: int) -> dict:
     services = context().services
     record = Records(services.redis).keep(sid, ended_at, keep_for)
     if record.get("case"):
-        publish(services, "call_record", record["case"], f"record:{sid}", **record)
+        publish(services, "call_record", record["case"], f"record:{sid}", record=record)
     return record

@@ -13,9 +13,13 @@
 | `ivr:waiting:<queue>` | sorted set: CallSid by deadline | entries leave with the call; stale ones swept on join; key TTL `calls.state_ttl` |
 | `ivr:events` | stream: decision log | `MAXLEN ~` `EVENTS_MAXLEN` |
 | `ivr:callbacks` | stream: callback requests | `MAXLEN ~` `CALLBACKS_MAXLEN` |
+| `ivr:callback:<CallSid>` | hash: a pending callback (number, case, queue, deadline, attempts) | TTL 14 days |
+| `ivr:pending:<queue>` | sorted set: pending callbacks by deadline, in line with the waiting callers | leave when done or failed |
 | `ivr:record:<CallSid>` | hash: a finished call's record | TTL `calls.record_ttl` |
 | `ivr:calls` | sorted set: CallSid by end time | trimmed to `calls.record_ttl` on each record |
 | `ivr:case-calls:<case>` | sorted set: a case's calls by end time (its history) | trimmed to `calls.record_ttl`; key TTL the same |
+| `ivr:attempts:<case>` | sorted set: attempts to reach the customer (JSON: id, when, note) by when | the newest `ATTEMPTS_KEPT`; key TTL `calls.record_ttl` from the last attempt |
+| `ivr:attempts-cancel:<case>` | hash: the case's cancellation for want of contact (trigger, days, SMS) | key TTL `calls.record_ttl` |
 | `ivr:offer:<id>` | hash: one offer of a caller to an engineer | TTL `calls.state_ttl` |
 | `ivr:offered:<CallSid>` | string: the offer a waiting caller is in | TTL while it rings, `calls.state_ttl` once taken |
 | `ivr:engaged:<engineer>` | string: the offer or call an engineer is on (presence `busy`) | TTL: ringing, the call, then `dispatch.wrap_up` |
@@ -123,6 +127,14 @@ def case_calls(case: str) -> str:
     return f"{PREFIX}case-calls:{case}"
 
 
+def callback(sid: str) -> str:
+    return f"{PREFIX}callback:{sid}"
+
+
+def pending(queue: str) -> str:
+    return f"{PREFIX}pending:{queue}"
+
+
 def record(sid: str) -> str:
     return f"{PREFIX}record:{sid}"
 
@@ -144,3 +156,17 @@ def password(engineer: str) -> str:
 def signin_failures(kind: str, ident: str) -> str:
     """Return the key counting failed sign-ins of one `engineer` or from one `address`."""
     return f"{PREFIX}signin-failures:{kind}:{ident}"
+
+
+ATTEMPTS_KEPT = 50
+"""Contact attempts kept per case: far more than the three business days that cancel it."""
+
+
+def attempts(case: str) -> str:
+    """Return the key of a case's attempts to reach the customer."""
+    return f"{PREFIX}attempts:{case}"
+
+
+def attempts_cancel(case: str) -> str:
+    """Return the key of what the attempts' cancellation of a case did."""
+    return f"{PREFIX}attempts-cancel:{case}"

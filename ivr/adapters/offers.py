@@ -51,6 +51,31 @@ return 'reserved'
 """
 """Check that the engineer is free and the caller waiting, unoffered and still there; then reserve both."""
 
+_RESERVE_CALLBACK = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 'engaged' end
+if redis.call('GET', KEYS[2]) ~= 'available' then return 'unavailable' end
+if not redis.call('ZSCORE', KEYS[3], ARGV[2]) then return 'gone' end
+if redis.call('EXISTS', KEYS[4]) == 1 then return 'offered' end
+if redis.call('SISMEMBER', KEYS[5], ARGV[1]) == 1 then return 'missed' end
+if redis.call('HGET', KEYS[6], 'state') ~= 'pending' then return 'closed' end
+if tonumber(redis.call('HGET', KEYS[6], 'not_before') or '0') > tonumber(ARGV[4]) then return 'later' end
+local fields = {}
+for i = 11, #ARGV do fields[#fields + 1] = ARGV[i] end
+redis.call('SET', KEYS[1], ARGV[3], 'EX', ARGV[6])
+redis.call('SET', KEYS[4], ARGV[3], 'EX', ARGV[6])
+redis.call('HSET', KEYS[7], 'state', 'ringing', 'kind', 'callback', 'number', redis.call('HGET', KEYS[6], 'number'),
+           unpack(fields))
+redis.call('EXPIRE', KEYS[7], ARGV[7])
+redis.call('ZADD', KEYS[8], ARGV[5], ARGV[3])
+redis.call('HSET', KEYS[9], ARGV[1], ARGV[4])
+redis.call('XADD', KEYS[10], 'MAXLEN', '~', ARGV[9], '*', 'engineer', ARGV[1], 'state', 'busy', 'at', ARGV[4],
+           'offer', ARGV[3])
+redis.call('XADD', KEYS[11], 'MAXLEN', '~', ARGV[10], '*', 'sid', ARGV[2], 'event', 'offered', 'engineer', ARGV[1],
+           'offer', ARGV[3], 'kind', 'callback', 'at', ARGV[4])
+return 'reserved'
+"""
+"""The same for a pending callback: still in line, not closed, and due (`not_before` passed)."""
+
 _ACCEPT = """
 if redis.call('HGET', KEYS[1], 'state') ~= 'ringing' then return 0 end
 redis.call('HSET', KEYS[1], 'state', 'accepted', 'accepted_at', ARGV[3])
@@ -155,6 +180,11 @@ class Offer:
     queue_sid: str = ""
     engineer_call: str = ""
     to: str = ""
+    kind: str = ""
+    """"callback" for a pending callback (the customer is called once the engineer takes it); else a waiting call."""
+    number: str = ""
+    """The number a callback goes to."""
+    customer_call: str = ""
 
     @classmethod
     def from_hash(cls, ident: str, data: dict[str, str]) -> Offer | None:
@@ -175,6 +205,10 @@ class Candidate:
     language: str
     plan: str
     severity: int
+    kind: str = "call"
+    """"call" (waiting on the line) or "callback" (a pending callback request)."""
+    not_before: float = 0.0
+    """A callback is not offered before this moment (epoch seconds): an opening, or its next attempt."""
 
 
 class Offers:
@@ -183,6 +217,7 @@ class Offers:
     def __init__(self, client: redis.Redis, state_ttl: int):
         self.redis, self.state_ttl = client, state_ttl
         self._reserve = client.register_script(_RESERVE)
+        self._reserve_callback = client.register_script(_RESERVE_CALLBACK)
         self._accept = client.register_script(_ACCEPT)
         self._close = client.register_script(_CLOSE)
         self._engage = client.register_script(_ENGAGE)
@@ -210,7 +245,7 @@ class Offers:
             pipe.zrange(keys.waiting(queue), 0, -1)
         sids = [sid for found in pipe.execute() for sid in found] if queues else []
         if not sids:
-            return []
+            return self.callbacks(queues)
         pipe = self.redis.pipeline(transaction=False)
         for sid in sids:
             pipe.hmget(keys.call(sid), "waiting", "joined", "heard", "line")
@@ -228,6 +263,37 @@ class Offers:
                                    decision.preferred, frozenset(missed))
             found.append(Candidate(caller, line or "", float(heard) if heard else None, decision.language,
                                    decision.plan, decision.severity))
+        return found + self.callbacks(queues)
+
+    def callbacks(self, queues: list[str]) -> list[Candidate]:
+        """Return the pending callbacks of the queues, in line with the waiting callers by their deadlines."""
+        pipe = self.redis.pipeline(transaction=False)
+        for queue in queues:
+            pipe.zrange(keys.pending(queue), 0, -1)
+        sids = [sid for found in pipe.execute() for sid in found] if queues else []
+        if not sids:
+            return []
+        pipe = self.redis.pipeline(transaction=False)
+        for sid in sids:
+            pipe.hgetall(keys.callback(sid))
+            pipe.exists(keys.offered(sid))
+            pipe.smembers(keys.missed(sid))
+        results = pipe.execute()
+        found = []
+        for i, sid in enumerate(sids):
+            data, offered, missed = results[3 * i:3 * i + 3]
+            if offered or data.get("state") != "pending":
+                continue
+            try:
+                deadline = datetime.fromisoformat(data["deadline"])
+                joined = datetime.fromtimestamp(float(data.get("joined") or data.get("created") or 0), UTC)
+                caller = WaitingCaller(sid, data["queue"], deadline, joined, data.get("case", ""), None,
+                                       frozenset(missed))
+                found.append(Candidate(caller, data.get("line", ""), None, data.get("language", ""),
+                                       data.get("plan", ""), int(data.get("severity") or 0), "callback",
+                                       float(data.get("not_before") or 0)))
+            except (KeyError, ValueError):
+                continue  # damaged: left for an operator, never offered half-known
         return found
 
     # -- the offer's life ---------------------------------------------------------------------------
@@ -243,6 +309,14 @@ class Offers:
                   "language": candidate.language, "plan": candidate.plan, "severity": candidate.severity,
                   "created": f"{now:.3f}", **{k: str(v) for k, v in details.items()}}
         ttl = ring_for + RING_GRACE
+        if candidate.kind == "callback":
+            outcome = self._reserve_callback(
+                keys=[keys.engaged(engineer), keys.directory("presence", engineer), keys.pending(caller.queue),
+                      keys.offered(caller.sid), keys.missed(caller.sid), keys.callback(caller.sid), keys.offer(ident),
+                      keys.RINGING, keys.PRESENCE_SINCE, keys.PRESENCE_LOG, keys.EVENTS],
+                args=[engineer, caller.sid, ident, f"{now:.3f}", now + ttl, ttl, self.state_ttl, quiet_before,
+                      keys.PRESENCE_LOG_MAXLEN, keys.EVENTS_MAXLEN, *pairs(fields)])
+            return outcome, (self.get(ident) if outcome == "reserved" else None)
         outcome = self._reserve(
             keys=[keys.engaged(engineer), keys.directory("presence", engineer), keys.waiting(caller.queue),
                   keys.offered(caller.sid), keys.missed(caller.sid), keys.call(caller.sid), keys.offer(ident),

@@ -32,14 +32,19 @@ def connect(url: str, timeout: float = COMMAND_TIMEOUT, decode: bool = True) -> 
                                 retry=Retry(NoBackoff(), 1))
 
 
-def _encode(record) -> str:
+def as_json(record) -> dict:
+    """Return a directory record as its JSON object (the SPEC §6 shape, as stored)."""
     data = asdict(record)
     for key, value in data.items():
         if isinstance(value, date):
             data[key] = value.isoformat()
         elif isinstance(value, tuple):
             data[key] = list(value)
-    return json.dumps(data, separators=(",", ":"))
+    return data
+
+
+def _encode(record) -> str:
+    return json.dumps(as_json(record), separators=(",", ":"))
 
 
 def _account(raw: str | None) -> Account | None:
@@ -66,6 +71,34 @@ def dial_token(call: str) -> str | None:
 
 class UnknownEngineer(LookupError):
     pass
+
+
+class MissingReference(LookupError):
+    """A case names an account or engineer the directory does not hold (any more)."""
+
+    def __init__(self, field: str, ident: str):
+        super().__init__(f"{field} {ident!r} is not in the directory")
+        self.field, self.ident = field, ident
+
+
+class StillReferenced(Exception):
+    """An account or engineer that cases still refer to: deleting it would leave them pointing nowhere."""
+
+    def __init__(self, cases: list[str]):
+        super().__init__(f"{len(cases)} case(s) refer to it")
+        self.cases = cases
+
+
+class DirectoryBusy(Exception):
+    """A delete kept finding the cases changed while it looked for references to its record."""
+
+
+DELETE_ATTEMPTS = 20
+"""Times a delete looks again for cases referring to its record when a case came to refer to
+something meanwhile, before giving up (the caller may try again); each look reads every case."""
+
+_KINDS = {Account: ("account", "accounts"), Engineer: ("engineer", "engineers"), Case: ("case", "cases")}
+_SECTION_KIND = {section: kind for kind, section in _KINDS.values()}
 
 
 class Store:
@@ -195,6 +228,109 @@ class Store:
     def engineer(self, ident: str) -> Engineer | None:
         return _engineer(self.redis.get(self.key("engineer", ident)))
 
+    def exists(self, kind: str, ident: str) -> bool:
+        """Tell whether the directory holds an `account`, `engineer` or `case`."""
+        return bool(self.redis.exists(self.key(kind, ident)))
+
+    def put(self, record: Account | Engineer | Case) -> bool:
+        """Store one checked record in one transaction, replacing it by id; return whether it is new.
+
+        An engineer moves between the queues' shift sets as `save` moves them (their record and
+        presence are watched). A case's account and engineer must be stored: they are watched, so a
+        delete landing meanwhile makes this read again and raise MissingReference. A case that comes
+        to refer to an account or engineer bumps `CASE_REFERENCES`, which deletes watch.
+        """
+        kind, section = _KINDS[type(record)]
+        ident = record.number if isinstance(record, Case) else record.id
+        key = self.key(kind, ident)
+        watched = [key]
+        if isinstance(record, Engineer):
+            watched.append(self.key("presence", ident))
+        references: list[tuple[str, str]] = []
+        if isinstance(record, Case):
+            references = [("account", record.account)] + ([("engineer", record.engineer)] if record.engineer else [])
+            watched += [self.key(field, ref) for field, ref in references]
+        while True:
+            with self.redis.pipeline(transaction=True) as pipe:
+                try:
+                    pipe.watch(*watched)
+                    found = pipe.mget(watched)
+                    stored = found[0]
+                    if isinstance(record, Case):
+                        for (field, ref), raw in zip(references, found[1:], strict=True):
+                            if raw is None:
+                                raise MissingReference(field, ref)
+                    pipe.multi()
+                    if isinstance(record, Engineer):
+                        self._staff(pipe, record, found[1] or DEFAULT_PRESENCE, _engineer(stored))
+                    if isinstance(record, Case):
+                        before = json.loads(stored) if stored else {}
+                        if any(before.get(field) != ref for field, ref in references):
+                            pipe.incr(keys.CASE_REFERENCES)
+                    pipe.set(key, _encode(record))
+                    pipe.sadd(self._index[section], ident)
+                    pipe.execute()
+                    return stored is None
+                except redis.WatchError:
+                    continue
+
+    def delete(self, section: str, ident: str) -> bool:
+        """Delete one record of `accounts`, `engineers` or `cases` in one transaction; return whether it was there.
+
+        An account or engineer that cases still refer to is kept: StillReferenced names the cases.
+        Looking for them watches `CASE_REFERENCES`, so a case put meanwhile makes the delete look
+        again (DirectoryBusy after `DELETE_ATTEMPTS` looks). An engineer leaves the queues' shift
+        sets, with their presence (an `offline` in the presence log if they were on) and console password.
+        """
+        kind = _SECTION_KIND[section]
+        key = self.key(kind, ident)
+        watched = [key]
+        if kind == "engineer":
+            watched.append(self.key("presence", ident))
+        if kind != "case":
+            watched.append(keys.CASE_REFERENCES)
+        for _attempt in range(DELETE_ATTEMPTS):
+            with self.redis.pipeline(transaction=True) as pipe:
+                try:
+                    pipe.watch(*watched)
+                    stored = pipe.get(key)
+                    if stored is None:
+                        return False
+                    if kind != "case":
+                        referring = self._referring(pipe, kind, ident)
+                        if referring:
+                            raise StillReferenced(referring)
+                    presence = pipe.get(self.key("presence", ident)) if kind == "engineer" else None
+                    pipe.multi()
+                    pipe.delete(key)
+                    pipe.srem(self._index[section], ident)
+                    if kind == "engineer":
+                        for queue in queues_served(_engineer(stored)):
+                            pipe.srem(self.key("staff", queue), ident)
+                        pipe.delete(self.key("presence", ident), keys.password(ident))
+                        pipe.hdel(keys.PRESENCE_SINCE, ident)
+                        if presence not in (None, DEFAULT_PRESENCE):
+                            pipe.xadd(keys.PRESENCE_LOG, {"engineer": ident, "state": DEFAULT_PRESENCE,
+                                                          "at": f"{time.time():.3f}"},
+                                      maxlen=keys.PRESENCE_LOG_MAXLEN, approximate=True)
+                    pipe.execute()
+                    return True
+                except redis.WatchError:
+                    continue
+        raise DirectoryBusy(f"cases kept changing while looking for those that refer to {kind} {ident!r}")
+
+    def _referring(self, pipe, field: str, ident: str) -> list[str]:
+        """Return the cases whose `account` or `engineer` is ident, read on a watching pipeline."""
+        needle = json.dumps(ident)  # as the stored JSON has it: a cheap test before decoding
+        numbers = sorted(pipe.smembers(self._index["cases"]))
+        found = []
+        for start in range(0, len(numbers), LOAD_CHUNK):
+            chunk = numbers[start:start + LOAD_CHUNK]
+            raws = pipe.mget([self.key("case", n) for n in chunk])
+            found += [n for n, raw in zip(chunk, raws, strict=True)
+                      if raw and needle in raw and json.loads(raw).get(field) == ident]
+        return found
+
     def set_presence(self, ident: str, state: str) -> None:
         """Set an engineer's presence; the engineer must be in the directory."""
         if state not in PRESENCE_STATES:
@@ -260,3 +396,38 @@ class Store:
         """Return an engineer's presence as dispatch sees it: busy while an offer or call engages them."""
         chosen, engaged = self.redis.mget([self.key("presence", ident), keys.engaged(ident)])
         return effective_presence(chosen or DEFAULT_PRESENCE, engaged is not None)
+
+    def set_case_status(self, number: str, status: str, only_from: Iterable[str] | None = None,
+                        also: Callable | None = None) -> str | None:
+        """Set a case's status in one transaction; return its status before (None: no such case).
+
+        With `only_from`, a case in any other status is left as it is (a case closed meanwhile stays
+        closed). `also(pipe)` queues more writes on the same transaction, so what records the change
+        lands with it or not at all. A load or API change of the case meanwhile makes this read again.
+        """
+        from routing.model import CASE_STATUSES
+
+        if status not in CASE_STATUSES:
+            raise ValueError(f"{status!r} is not one of {', '.join(CASE_STATUSES)}")
+        allowed = None if only_from is None else set(only_from)
+        key = self.key("case", number)
+        while True:
+            with self.redis.pipeline(transaction=True) as pipe:
+                try:
+                    pipe.watch(key)
+                    raw = pipe.get(key)
+                    if raw is None:
+                        return None
+                    data = json.loads(raw)
+                    before = data.get("status")
+                    if before == status or (allowed is not None and before not in allowed):
+                        return before
+                    data["status"] = status
+                    pipe.multi()
+                    pipe.set(key, json.dumps(data, separators=(",", ":")))
+                    if also is not None:
+                        also(pipe)
+                    pipe.execute()
+                    return before
+                except redis.WatchError:
+                    continue

@@ -154,10 +154,19 @@ class CallSimulator:
             elif node.tag == "Gather":
                 for say in node.iter("Say"):
                     self._hear(say, result.heard)
-                if presses and presses[0] not in ("w", ""):
+                action = node.get("action")
+                # A key may lead to another question (the callback number read back): each takes the next press.
+                while action and presses and presses[0] not in ("w", ""):
                     press = presses.pop(0)
-                    status, body, _ = self.post(node.get("action"), dict(base, Digits=press))
-                    left = status == 200 and ET.fromstring(body).find("Leave") is not None
+                    status, body, _ = self.post(action, dict(base, Digits=press))
+                    reply = ET.fromstring(body) if status == 200 else None
+                    if reply is None:
+                        break
+                    left = reply.find("Leave") is not None
+                    for say in reply.iter("Say"):
+                        self._hear(say, result.heard)
+                    follow = reply.find("Gather")
+                    action = follow.get("action") if follow is not None else None
             elif node.tag == "Leave":
                 left = True
         if left and verb.get("action"):

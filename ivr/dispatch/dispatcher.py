@@ -56,7 +56,9 @@ class Dispatcher:
         base = self.public_url()
         if base is None:
             return []
-        by_sid = {c.caller.sid: c for c in candidates if c.heard is not None}
+        # A call is offered once Twilio has it in the queue; a callback once it is due.
+        by_sid = {c.caller.sid: c for c in candidates
+                  if (c.heard is not None if c.kind == "call" else c.not_before <= now)}
         engineers = self.services.store.engineers()
         presences = self.services.store.presences(e.id for e in engineers)
         moment = datetime.fromtimestamp(now, UTC)
@@ -75,6 +77,9 @@ class Dispatcher:
         kept = []
         for candidate in candidates:
             caller = candidate.caller
+            if candidate.kind == "callback":  # nobody is on the line to go quiet
+                kept.append(candidate)
+                continue
             last = datetime.fromtimestamp(candidate.heard, UTC) if candidate.heard else caller.joined
             if gone_quiet(last, moment):
                 log.info("call %s went quiet in %s: no longer waiting", caller.sid, caller.queue)

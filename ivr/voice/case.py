@@ -16,7 +16,8 @@ from routing.records import CASE_NUMBER
 
 from . import prompts
 from .speech import spaced_digits
-from .twiml import (CASE_ATTEMPTS, ask_case, case_digits, current_language, current_line, dial, enqueue,
+from .numbers import callable_number
+from .twiml import (CALLBACK_LATER_KEY, CASE_ATTEMPTS, ask_case, case_digits, current_language, current_line, dial, enqueue,
                     number_param, param, refuse, say, services, speaker, twiml)
 
 bp = Blueprint("case", __name__)
@@ -92,3 +93,37 @@ def number():
         return twiml(refuse(response, line, language, Refused("case_not_found")))
     say(response, voice, problem)
     return twiml(ask_case(response, line, language, attempt + 1))
+
+
+@bp.post("/voice/callback-later")
+def later():
+    """Record a callback for when phones open, for a caller refused outside hours who pressed the key for it."""
+    line = current_line()
+    language = current_language(line)
+    voice = speaker(line, language)
+    svc = services()
+    sid = param("CallSid")
+    response = VoiceResponse()
+    number = callable_number(request.form.get("From", ""))
+    case = svc.calls.get(sid).get("case", "")
+    if request.form.get("Digits") != CALLBACK_LATER_KEY or not number or not case:
+        response.hangup()
+        return twiml(response)
+    moment = now()
+    refused = route_call(svc.store, svc.settings.policy, case, line, language, lambda _zone: moment, sid).decision
+    opening = refused.next_open if isinstance(refused, Refused) and refused.reason == "outside_hours" else None
+    routed = (route_call(svc.store, svc.settings.policy, case, line, language, lambda _zone: opening, sid).decision
+              if opening else None)
+    if not isinstance(routed, Enqueue):
+        # Open again meanwhile, or no longer eligible: nothing honest to promise.
+        say(response, voice, voice.text(prompts.QUEUE_FAILED, portal=svc.settings.portal))
+        response.hangup()
+        return twiml(response)
+    svc.callbacks.confirm(sid, queue=routed.queue, deadline_ts=routed.deadline.timestamp(), reason="outside_hours",
+                          number=number, caller=request.form.get("From", ""), not_before=opening.timestamp(), case=case, line=line.number,
+                          language=language, plan=routed.plan, severity=routed.severity,
+                          deadline=routed.deadline.isoformat(), joined=f"{opening.timestamp():.3f}")
+    say(response, voice, voice.text(prompts.OUTSIDE_HOURS_CALLBACK_RECORDED, number=spaced_digits(number),
+                                    case=spaced_digits(case), when=voice.when(opening)))
+    response.hangup()
+    return twiml(response)

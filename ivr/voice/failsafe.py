@@ -9,7 +9,7 @@ from routing import queue_name
 from . import prompts
 from .twiml import current_language, current_line, param, say, services, speaker, twiml
 
-WAIT_STEPS = frozenset({"/voice/wait", "/voice/queue-key"})
+WAIT_STEPS = frozenset({"/voice/wait", "/voice/queue-key", "/voice/queue-number", "/voice/queue-confirm"})
 """Steps Twilio runs for a caller already in a queue: their TwiML may not <Enqueue> or <Dial>."""
 
 
@@ -33,7 +33,7 @@ def fallback_response(line=None, language=None) -> VoiceResponse:
 
 def failsafe(path: str, line=None, language=None) -> Response | tuple:
     """Answer a step that failed with what is valid there and keeps the caller moving, without Redis."""
-    if path in ("/voice/status", "/voice/offer/status"):
+    if path in ("/voice/status", "/voice/offer/status", "/voice/offer/customer-status"):
         return "", 204
     if not path.startswith("/voice/"):
         return "", 503
@@ -54,7 +54,7 @@ def failsafe(path: str, line=None, language=None) -> Response | tuple:
         common = {"line": line.number, "lang": language, "queue": param("queue")}
         response.redirect(url_for("voice.queue.wait", **common), method="POST")
         return twiml(response)
-    if path == "/voice/queue-result":
+    if path in ("/voice/queue-result", "/voice/callback-later"):
         # Never back into the queue from here: a full queue would bounce the caller forever.
         say(response, voice, voice.text(prompts.QUEUE_FAILED, portal=services().settings.portal))
         response.hangup()

@@ -13,8 +13,9 @@ from twilio.twiml.voice_response import VoiceResponse
 from ivr.adapters.offers import Offer, conference_name
 from ivr.adapters.waiting import parse_queue_entry
 from ivr.services.offers import end_missed
-from workers import bridge_offer
-from workers.queues import DISPATCH
+from ivr.services.case_events import publish
+from workers import bridge_offer, call_customer, customer_did_not_answer
+from workers.queues import CALLBACKS, DISPATCH
 
 from . import prompts
 from .speech import Speaker, spaced_digits
@@ -44,9 +45,27 @@ def _goodbye(voice: Speaker, text: str):
     return twiml(response)
 
 
+def _meet(response: VoiceResponse, offer: Offer) -> VoiceResponse:
+    """Put this leg in the offer's conference; either side leaving ends it for both."""
+    with response.dial() as dial:
+        dial.conference(conference_name(offer.id), start_conference_on_enter=True, end_conference_on_exit=True,
+                        beep=False)
+    response.hangup()
+    return response
+
+
 def _whisper(voice: Speaker, offer: Offer) -> str:
-    return voice.text(prompts.WHISPER, case=spaced_digits(offer.case), plan=voice.plan_name(offer.plan),
+    msgid = prompts.CALLBACK_WHISPER if offer.kind == "callback" else prompts.WHISPER
+    return voice.text(msgid, case=spaced_digits(offer.case), plan=voice.plan_name(offer.plan),
                       severity=offer.severity, language=voice.language_name(offer.language))
+
+
+def _still_there(offer: Offer) -> bool:
+    """Tell whether the offer's caller still waits: on the line in their queue, or as a pending callback."""
+    svc = services()
+    if offer.kind == "callback":
+        return svc.callbacks.get(offer.call).get("state") == "pending"
+    return svc.waiting.deadline(offer.queue, offer.call) is not None
 
 
 @bp.post("/voice/offer/answer")
@@ -59,7 +78,7 @@ def answer():
         # Rang past its time and was given to someone else, or the caller left.
         return _goodbye(voice, voice.text(prompts.OFFER_CALLER_GONE if offer and offer.state == "gone"
                                           else prompts.OFFER_NOT_TAKEN))
-    if svc.waiting.deadline(offer.queue, offer.call) is None:
+    if not _still_there(offer):
         svc.offers.caller_gone(offer)
         svc.offers.wake()
         return _goodbye(voice, voice.text(prompts.OFFER_CALLER_GONE))
@@ -95,14 +114,13 @@ def _take(offer: Offer, response: VoiceResponse, voice: Speaker):
     svc = services()
     if not svc.offers.accept(offer, param("CallSid")):
         return _goodbye(voice, voice.text(prompts.OFFER_NOT_TAKEN))
-    # The dequeue is a REST request: a worker makes it, the webhook never waits on Twilio.
-    svc.jobs.once(bridge_offer, offer.id, job_id=f"bridge-{offer.id}", queue=DISPATCH, result_ttl=3600)
+    # The dequeue, or the call to the customer, is a REST request: a worker makes it, the webhook never waits.
+    if offer.kind == "callback":
+        svc.jobs.once(call_customer, offer.id, job_id=f"callback-{offer.id}", queue=CALLBACKS, result_ttl=3600)
+    else:
+        svc.jobs.once(bridge_offer, offer.id, job_id=f"bridge-{offer.id}", queue=DISPATCH, result_ttl=3600)
     say(response, voice, voice.text(prompts.OFFER_CONNECTING))
-    with response.dial() as dial:
-        dial.conference(conference_name(offer.id), start_conference_on_enter=True, end_conference_on_exit=True,
-                        beep=False)
-    response.hangup()
-    return twiml(response)
+    return twiml(_meet(response, offer))
 
 
 @bp.post("/voice/offer/join")
@@ -127,11 +145,7 @@ def join():
         return twiml(enqueue(response, line, language, decision, announce=False))
     svc.waiting.leave(sid, offer.queue, "bridged")
     say(response, voice, voice.text(prompts.CALLER_CONNECTING))
-    with response.dial() as dial:
-        dial.conference(conference_name(offer.id), start_conference_on_enter=True, end_conference_on_exit=True,
-                        beep=False)
-    response.hangup()
-    return twiml(response)
+    return twiml(_meet(response, offer))
 
 
 @bp.post("/voice/offer/status")
@@ -146,4 +160,33 @@ def status():
         end_missed(svc, offer, call_status)
     elif offer.state in ("accepted", "bridged"):
         svc.offers.finish(offer, svc.settings.wrap_up)
+    return "", 204
+
+
+@bp.post("/voice/offer/customer")
+def customer():
+    """The customer answered their callback: greet them and join them to the engineer waiting in the conference."""
+    svc = services()
+    voice = _voice()
+    offer = svc.offers.get(param("offer"))
+    if offer is None or offer.kind != "callback" or not svc.offers.bridged(offer):
+        # The engineer gave up meanwhile: never leave the customer with nobody.
+        return _goodbye(voice, voice.text(prompts.QUEUE_FAILED, portal=svc.settings.portal))
+    if svc.callbacks.close(offer.call, offer.queue, "done"):
+        publish(svc, "callback_made", offer.case, f"callback-made:{offer.call}", engineer=offer.engineer,
+                sid=offer.call, customer_call=param("CallSid"))
+    response = VoiceResponse()
+    say(response, voice, voice.text(prompts.CALLBACK_GREETING, case=spaced_digits(offer.case)))
+    return twiml(_meet(response, offer))
+
+
+@bp.post("/voice/offer/customer-status")
+def customer_status():
+    """A callback's call to the customer ended: unanswered, a worker frees the engineer and tries again later."""
+    svc = services()
+    offer = svc.offers.get(param("offer"))
+    call_status = request.form.get("CallStatus", "")
+    if offer is not None and call_status in FINAL_STATUSES and offer.state == "accepted":
+        svc.jobs.once(customer_did_not_answer, offer.id, call_status, job_id=f"no-answer-{offer.id}",
+                      queue=CALLBACKS, result_ttl=3600)
     return "", 204

@@ -75,6 +75,28 @@ OFFER_CALLBACK = N_("If you would rather we call you back, press %(key)s now.")
 CALLBACK_RECORDED = N_(
     "Thank you. We have recorded your callback request for case %(case)s, and an engineer will "
     "call you back at the number you are calling from. Goodbye.")
+CALLBACK_CONFIRM_NUMBER = N_(
+    "We will call you back at %(number)s, and you keep your place in line. To confirm, press %(key)s. "
+    "To keep holding, press any other key.")
+CALLBACK_ENTER_NUMBER = N_(
+    "Please enter the phone number we should call you back on, followed by the pound key.")
+CALLBACK_NUMBER_INVALID = N_("Sorry, we cannot call that number back. Please stay on the line.")
+CALLBACK_CONFIRMED = N_(
+    "Thank you. We have recorded your callback request for case %(case)s. An engineer will call you "
+    "back at %(number)s when it is your turn. Goodbye.")
+CALLBACK_CONFIRMED_NO_CASE = N_(
+    "Thank you. We have recorded your callback request. An engineer will call you back at "
+    "%(number)s when it is your turn. Goodbye.")
+QUEUE_FULL_CALLBACK = N_(
+    "All our engineers are busy and we cannot hold more calls right now. We have recorded a callback "
+    "request for case %(case)s, and an engineer will call you back at %(number)s. Goodbye.")
+OUTSIDE_HOURS_CALLBACK_OFFER = N_("If you would like us to call you back when we open, press %(key)s now.")
+OUTSIDE_HOURS_CALLBACK_RECORDED = N_(
+    "Thank you. An engineer will call you back at %(number)s about case %(case)s after we open on "
+    "%(when)s. Goodbye.")
+CALLBACK_GREETING = N_(
+    "Hello, this is technical support calling you back about case %(case)s. Connecting you to an "
+    "engineer now.")
 LONG_WAIT = N_("We are sorry to keep you waiting so long.")
 QUEUE_FAILED = N_(
     "Sorry, we could not put your call through. Please call again in a few minutes, or update "
@@ -87,6 +109,10 @@ TECHNICAL_TROUBLE = N_(
 WHISPER = N_(
     "Support call for case %(case)s. Plan: %(plan)s. Severity %(severity)s. The caller speaks "
     "%(language)s.")
+CALLBACK_WHISPER = N_(
+    "Callback for case %(case)s. Plan: %(plan)s. Severity %(severity)s. The customer speaks "
+    "%(language)s. We will call the customer once you take it.")
+CALLBACK_NO_ANSWER = N_("The customer did not answer. We will try again later. Goodbye.")
 OFFER_ACCEPT = N_("To take this call, press %(key)s.")
 OFFER_CONNECTING = N_("Connecting you to the caller.")
 OFFER_NOT_TAKEN = N_("This call will be offered to another engineer. Goodbye.")
@@ -98,3 +124,12 @@ PLAN_NAMES = {
     "production": N_("Production"),
     "premium": N_("Premium"),
 }
+
+# Sent as a text message (SMS), not spoken: to the number that last called about a case cancelled
+# after unanswered contact attempts on three business days (SPEC §5.9).
+# TRANSLATORS: a text message (SMS) to the customer, read, not heard. %(case)s is the old case number,
+# %(portal)s the portal's address.
+CASE_CANCELLED_SMS = N_(
+    "Technical support: we tried to reach you about case %(case)s on three different business days "
+    "without success, so the case has been cancelled. If you still need help, please open a new case "
+    "on the customer portal at %(portal)s that mentions case %(case)s.")

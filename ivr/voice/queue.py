@@ -7,7 +7,10 @@ import redis
 from flask import Blueprint, request, url_for
 from twilio.twiml.voice_response import VoiceResponse
 
+from ivr.adapters.waiting import parse_queue_entry
 from routing.dispatch import expected_wait
+
+from .numbers import callable_number, national_number
 
 from . import prompts
 from .speech import spaced_digits
@@ -20,7 +23,10 @@ ENDED = ("bridged", "hangup", "redirected")
 """QueueResult values after which the call is over: the caller must not be queued again."""
 
 CALLBACK_KEY = "1"
-"""The key a waiting caller presses to leave a callback request instead of holding."""
+"""The key a waiting caller presses to leave a callback request instead of holding, and to confirm its number."""
+
+MAX_TYPED_DIGITS = 15
+"""The most digits a keyed-in callback number may have (E.164's limit)."""
 
 
 def _common():
@@ -38,15 +44,8 @@ def wait():
     response = VoiceResponse()
     waited = number_param("QueueTime", 0, 0, 10**9)
     if waited >= settings.max_wait:
-        # Nobody holds forever: past the limit the caller leaves with a callback request.
+        # Past the limit the caller is offered a callback with their place kept, or holds on: never pushed out.
         say(response, voice, voice.text(prompts.LONG_WAIT))
-        try:
-            services().callbacks.ask(param("CallSid"), "max_wait")
-        except redis.RedisError as error:
-            # Leaving all the same: the queue result tells the caller the request could not be taken.
-            log.error("redis error asking a callback for %s: %s", param("CallSid"), error)
-        response.leave()
-        return twiml(response)
     _heard(param("CallSid"), line.number)
     ahead = _callers_ahead(param("queue"), param("CallSid"))
     minutes = _expected_wait(param("queue"), ahead)
@@ -102,15 +101,68 @@ def _callers_ahead(queue: str, sid: str) -> int:
 
 @bp.post("/voice/queue-key")
 def key():
-    """Take a key pressed while waiting: 1 asks for a callback and leaves the queue, anything else keeps waiting.
+    """Take a key pressed while waiting: 1 starts a callback request (the number to call, then a confirmation),
+    anything else keeps waiting."""
+    line, language, common = _common()
+    response = VoiceResponse()
+    if request.form.get("Digits") != CALLBACK_KEY:
+        response.redirect(url_for("voice.queue.wait", **common), method="POST")
+        return twiml(response)
+    sid = param("CallSid")
+    state = services().calls.get(sid)
+    number = state.get("callback_typed") or callable_number(request.form.get("From", ""))
+    if number:
+        return twiml(_confirm_number(response, line, language, common, sid, number))
+    # Caller ID withheld: they may key in one number in the line's country.
+    voice = speaker(line, language)
+    with response.gather(input="dtmf", finish_on_key="#", num_digits=MAX_TYPED_DIGITS, timeout=10,
+                         action=url_for("voice.queue.number", **common), method="POST") as gather:
+        say(gather, voice, voice.text(prompts.CALLBACK_ENTER_NUMBER))
+    response.redirect(url_for("voice.queue.wait", **common), method="POST")
+    return twiml(response)
+
+
+@bp.post("/voice/queue-number")
+def number():
+    """Read a callback number keyed in by a caller whose caller ID is withheld: one per call, in the line's country."""
+    line, language, common = _common()
+    voice = speaker(line, language)
+    response = VoiceResponse()
+    sid = param("CallSid")
+    typed = national_number(request.form.get("Digits", ""), line.number)
+    if typed is None:
+        say(response, voice, voice.text(prompts.CALLBACK_NUMBER_INVALID))
+        response.redirect(url_for("voice.queue.wait", **common), method="POST")
+        return twiml(response)
+    services().calls.update(sid, callback_typed=typed)
+    return twiml(_confirm_number(response, line, language, common, sid, typed))
+
+
+def _confirm_number(response: VoiceResponse, line, language: str, common: dict, sid: str, number: str):
+    """Read the number back and ask for the key that confirms it; silence or another key keeps the caller holding."""
+    voice = speaker(line, language)
+    services().callbacks.propose(sid, number)
+    with response.gather(num_digits=1, timeout=6, action=url_for("voice.queue.confirm", **common),
+                         method="POST") as gather:
+        say(gather, voice, voice.text(prompts.CALLBACK_CONFIRM_NUMBER, number=spaced_digits(number),
+                                      key=CALLBACK_KEY))
+    response.redirect(url_for("voice.queue.wait", **common), method="POST")
+    return response
+
+
+@bp.post("/voice/queue-confirm")
+def confirm():
+    """Leave the queue with a callback request once the caller confirmed the number; otherwise keep holding.
 
     The request takes effect with the queue result that follows the <Leave>, so a caller who is
     told to keep holding (Redis failed here) is never also called back.
     """
     line, language, common = _common()
     response = VoiceResponse()
-    if request.form.get("Digits") == CALLBACK_KEY:
-        services().callbacks.ask(param("CallSid"), "caller")
+    sid = param("CallSid")
+    proposed = services().calls.get(sid).get("callback_proposed", "")
+    if request.form.get("Digits") == CALLBACK_KEY and proposed:
+        services().callbacks.ask(sid, "caller", proposed)
         response.leave()
     else:
         response.redirect(url_for("voice.queue.wait", **common), method="POST")
@@ -126,16 +178,14 @@ def result():
     svc = services()
     voice = speaker(line, language)
     response = VoiceResponse()
-    case = ""
+    state: dict[str, str] = {}
+    callback = False
     try:
         svc.waiting.leave(sid, param("queue"), outcome or "unknown")
-        callback = False
         if outcome in ("leave", "queue-full"):
-            case = svc.calls.get(sid).get("case", "")
-            callback = svc.callbacks.confirm(
-                sid, reason="queue_full" if outcome == "queue-full" else None, case=case,
-                caller=request.form.get("From") or request.form.get("Caller"), line=line.number,
-                language=language, queue=param("queue"))
+            state = svc.calls.get(sid)
+            callback = _pending_callback(svc, sid, state, line, language, outcome)
+            state = svc.calls.get(sid) if callback else state
     except redis.RedisError as error:
         # Never back into the queue from here: a full queue would bounce the caller forever.
         log.error("redis error recording queue result %r of %s: %s", outcome, sid, error)
@@ -152,8 +202,29 @@ def result():
         response.hangup()
         return twiml(response)
     if callback:
-        say(response, voice, voice.text(prompts.CALLBACK_RECORDED, case=spaced_digits(case)))
+        case, number = state.get("case", ""), spaced_digits(state.get("callback_number", ""))
+        if not case:  # never a sentence with an empty case number
+            text = voice.text(prompts.CALLBACK_CONFIRMED_NO_CASE, number=number)
+        elif outcome == "queue-full":
+            text = voice.text(prompts.QUEUE_FULL_CALLBACK, case=spaced_digits(case), number=number)
+        else:
+            text = voice.text(prompts.CALLBACK_CONFIRMED, case=spaced_digits(case), number=number)
+        say(response, voice, text)
     else:
         say(response, voice, voice.text(prompts.QUEUE_FAILED, portal=svc.settings.portal))
     response.hangup()
     return twiml(response)
+
+
+def _pending_callback(svc, sid: str, state: dict[str, str], line, language: str, outcome: str) -> bool:
+    """Make the caller's request (or a full queue's) a pending callback with the deadline they had; say whether."""
+    # The queue the caller waited in, or the one routing gave them should their engineer not answer.
+    decision = parse_queue_entry(state.get("waiting")) or parse_queue_entry(state.get("fallback"))
+    if decision is None:  # queued by the fail-safe answer: no case and no deadline to keep a place with
+        return False
+    caller = request.form.get("From") or request.form.get("Caller") or ""
+    return svc.callbacks.confirm(
+        sid, queue=decision.queue, deadline_ts=decision.deadline.timestamp(),
+        reason="queue_full" if outcome == "queue-full" else None, number=callable_number(caller) or "", caller=caller,
+        case=decision.case, line=line.number, language=language, plan=decision.plan,
+        severity=decision.severity, deadline=decision.deadline.isoformat(), joined=state.get("joined", ""))

@@ -11,7 +11,11 @@ from twilio.twiml.voice_response import VoiceResponse
 from routing import DialEngineer, Enqueue, Line, Refused
 
 from . import prompts
+from .numbers import callable_number
 from .speech import Speaker, spaced_digits
+
+CALLBACK_LATER_KEY = "1"
+"""The key a caller refused outside hours presses for a callback when phones open."""
 
 CASE_ATTEMPTS = 3
 """Tries a caller gets to give a case number before being told how to open one."""
@@ -135,6 +139,11 @@ def refuse(response: VoiceResponse, line: Line, language: str, decision: Refused
               "case": spaced_digits(decision.case or ""),
               "when": voice.when(decision.next_open) if decision.next_open else ""}
     say(response, voice, voice.text(prompts.REFUSED[decision.reason], **values))
+    if decision.reason == "outside_hours" and decision.next_open and callable_number(request.form.get("From", "")):
+        # Phones are closed: a callback when they open, to the number calling, rather than calling again.
+        with response.gather(num_digits=1, timeout=5, method="POST",
+                             action=url_for("voice.case.later", line=line.number, lang=language)) as gather:
+            say(gather, voice, voice.text(prompts.OUTSIDE_HOURS_CALLBACK_OFFER, key=CALLBACK_LATER_KEY))
     response.hangup()
     return Answer(response, f"refused:{decision.reason}")
 

@@ -205,7 +205,7 @@ def test_a_busy_engineer_sends_the_caller_to_the_queue_with_a_first_claim(server
 
 def test_a_waiting_caller_can_leave_a_callback_request(servers, services):
     caller = "+15555550204"
-    out = ivr_call(servers, US, "1,10000002,1", NOON, caller=caller)
+    out = ivr_call(servers, US, "1,10000002,1,1", NOON, caller=caller)  # the key, then the number confirmed
 
     assert out["outcome"] == {"kind": "hangup", "target": "us-en", "reason": "callback"}
     assert spaced("10000002") in out["heard"][-1]["text"]
@@ -244,7 +244,8 @@ def test_each_refusal_tells_the_caller_why_and_what_to_do_then_hangs_up(servers,
 
     assert out["outcome"] == {"kind": "hangup", "target": None, "reason": reason}
     assert out["whisper"] == []
-    last = out["heard"][-1]
+    # The refusal; outside hours a callback for the opening is offered after it.
+    last = out["heard"][-2] if reason == "outside_hours" else out["heard"][-1]
     assert last["language"] == "en-US"
     for mention in mentions:
         assert mention in last["text"], last["text"]
@@ -283,7 +284,7 @@ def test_a_basic_plan_is_refused_at_night(servers, phone):
     call = phone.call(US, "1,10000004", at("us", clock="22:00"))
 
     assert call.outcome == {"kind": "hangup", "target": None, "reason": "outside_hours"}
-    assert "Thursday, November 19, 8:00\u202fAM" in call.heard[-1]["text"]
+    assert "Thursday, November 19, 8:00\u202fAM" in call.heard[-2]["text"]
 
 
 @pytest.mark.parametrize("region,key,lang,date_text", [
@@ -296,7 +297,7 @@ def test_the_opening_time_is_said_in_the_callers_language(servers, phone, region
 
     assert call.outcome["reason"] == "outside_hours"
     assert call.heard[-1]["language"] == SAY[(region, lang)]
-    assert date_text in call.heard[-1]["text"]
+    assert date_text in call.heard[-2]["text"]
 
 
 def test_the_partner_line_offers_english_only_and_serves_round_the_clock(servers, services):
@@ -466,20 +467,25 @@ def test_the_status_callback_returns_204_and_a_finished_call_leaves_its_queue(se
     assert services.calls.get(call.sid).get("status") == "completed"
 
 
-def test_nobody_holds_past_the_longest_wait(servers, phone, http, services):
+def test_past_the_longest_wait_the_caller_is_offered_a_callback_and_not_pushed_out(servers, phone, http, services):
     call = phone.call(US, "1,10000002", NOON)
     queued = "?line=%2B18005550100&lang=en&queue=us-en"
     params = dict(INCOMING, CallSid=call.sid, CallStatus="in-progress", QueueTime="3600", QueuePosition="4")
 
     reply = signed_post(servers, http, 1, "/voice/wait" + queued, params)
     assert reply.status_code == 200
-    assert "<Leave" in reply.text
-    # Twilio then reports how the wait ended; that hands the callback to the workers, once.
+    assert "<Leave" not in reply.text and "We are sorry to keep you waiting so long." in reply.text
+    # They take the callback: the key, the number read back and confirmed, then Twilio reports they left.
+    asked = signed_post(servers, http, 0, "/voice/queue-key" + queued, dict(params, Digits="1"))
+    assert spaced(INCOMING["From"]) in asked.text
+    left = signed_post(servers, http, 1, "/voice/queue-confirm" + queued, dict(params, Digits="1"))
+    assert "<Leave" in left.text
     ended = signed_post(servers, http, 0, "/voice/queue-result" + queued, dict(params, QueueResult="leave"))
     assert ended.status_code == 200 and spaced("10000002") in ended.text
 
     requests_ = [request for request in services.callbacks.requests() if request["sid"] == call.sid]
-    assert [(r["reason"], r["case"], r["queue"]) for r in requests_] == [("max_wait", "10000002", "us-en")]
+    assert [(r["reason"], r["case"], r["queue"]) for r in requests_] == [("caller", "10000002", "us-en")]
+    assert call.sid in services.callbacks.pending("us-en")
 
 
 def test_the_fallback_url_queues_the_caller(servers, http):

@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from ivr.cli import main
 from ivr.wiring import Services
 
+from .dispatch_support import world  # noqa: F401 - the dispatch world fixture, for every module of this tier
 from .webhook_support import services_at
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -6,16 +6,15 @@ import uuid
 
 import pytest
 import redis
-from rq import Queue, SimpleWorker
+from rq import Queue
 
 from ivr.adapters import keys
 from ivr.adapters.records import Records
 from ivr.adapters.waiting import parse_queue_entry
+from tests.integration.webhook_support import run_jobs
 from tests.integration.webhook_support import (Twilio, build_app, call_params, close_app, load_demo, settings_with,
                                                twiml, verbs)
-from ivr.wiring import Services
-from workers.context import forget, use
-from workers.queues import CALLS, QUEUES, SERIALIZER
+from workers.queues import CALLS, SERIALIZER
 
 DE = "line=%2B442079460100&lang=de&queue=emea-de"
 
@@ -54,17 +53,7 @@ def _queue_in_german(twilio, sid, case="30000002"):
 
 
 def _run_jobs(redis_url: str) -> None:
-    """Run the queued jobs as `ivr worker --burst` does: in this process, with the worker's services."""
-    connection = redis.Redis.from_url(redis_url)
-    services = Services.for_commands(settings_with(calls={"record_ttl": 86400, "record_delay": 0}), redis_url)
-    use(services, None)
-    try:
-        SimpleWorker([Queue(name, connection=connection, serializer=SERIALIZER) for name in QUEUES],
-                     connection=connection, serializer=SERIALIZER).work(burst=True)
-    finally:
-        connection.close()
-        forget()
-        services.close()
+    run_jobs(redis_url, settings_with(calls={"record_ttl": 86400, "record_delay": 0}))
 
 
 def test_repeated_final_status_callbacks_queue_one_record_job(twilio, sid, redis_url):
@@ -175,7 +164,9 @@ def test_a_retried_case_webhook_keeps_the_first_deadline(twilio, sid, services):
 def test_a_replayed_callback_key_and_queue_result_hand_over_one_callback(twilio, sid, services):
     _queue_in_german(twilio, sid)
     for _ in range(20):
-        assert verbs(twiml(twilio.post(f"/voice/queue-key?{DE}", call_params(sid, Digits="1")))) == ["Leave"]
+        asked = twiml(twilio.post(f"/voice/queue-key?{DE}", call_params(sid, Digits="1")))
+        assert verbs(asked) == ["Gather", "Redirect"]  # the number read back
+        assert verbs(twiml(twilio.post(asked.find("Gather").get("action"), call_params(sid, Digits="1")))) == ["Leave"]
     for _ in range(3):
         twiml(twilio.post(f"/voice/queue-result?{DE}", call_params(sid, QueueResult="leave")))
 

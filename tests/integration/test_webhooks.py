@@ -18,7 +18,7 @@ from ivr.adapters.directory import load_document
 from ivr.adapters.store import Store, connect
 from ivr.voice.voices import VOICES
 
-from .webhook_support import (BASE, CALLER, DOWN_REDIS, EMEA, EMEA_PARTNER, ENDPOINTS, US, Twilio, build_app,
+from .webhook_support import (spoken, BASE, CALLER, DOWN_REDIS, EMEA, EMEA_PARTNER, ENDPOINTS, US, Twilio, build_app,
                               call_params, close_app, keys, load_demo, path_of, query, queues, settings_with, sign,
                               snapshot, twiml, verbs)
 
@@ -53,8 +53,25 @@ LONG_WAIT = "We are sorry to keep you waiting so long."
 
 
 def callback_recorded(case: str) -> str:
-    return (f"Thank you. We have recorded your callback request for case {' '.join(case)}, and an engineer will "
-            "call you back at the number you are calling from. Goodbye.")
+    return (f"Thank you. We have recorded your callback request for case {' '.join(case)}. An engineer will call "
+            f"you back at {' '.join(CALLER)} when it is your turn. Goodbye.")
+
+
+def full_queue_callback(case: str) -> str:
+    return ("All our engineers are busy and we cannot hold more calls right now. We have recorded a callback "
+            f"request for case {' '.join(case)}, and an engineer will call you back at {' '.join(CALLER)}. Goodbye.")
+
+
+def confirm_number(number: str) -> str:
+    return (f"We will call you back at {' '.join(number)}, and you keep your place in line. To confirm, press 1. "
+            "To keep holding, press any other key.")
+
+
+def ask_callback(twilio, key_url: str, sid: str):
+    """Press 1 while waiting, hear the number read back, and confirm it; return the confirmation's TwiML."""
+    asked = twiml(twilio.post(key_url, call_params(sid, Digits="1")))
+    assert verbs(asked) == ["Gather", "Redirect"]
+    return twiml(twilio.post(asked.find("Gather").get("action"), call_params(sid, Digits="1")))
 
 
 QUEUE_FAILED = (f"Sorry, we could not put your call through. Please call again in a few minutes, or update your "
@@ -581,7 +598,8 @@ def test_each_refusal_says_why_and_what_to_do_then_hangs_up(twilio, sid, service
     reply = case_for(twilio, sid, EMEA, 1, case, at=at)
 
     root = twiml(reply)
-    assert verbs(root) == ["Say", "Hangup"]
+    # Outside hours, a caller whose number can be called is offered a callback for the opening first.
+    assert verbs(root) == (["Say", "Gather", "Hangup"] if reason == "outside_hours" else ["Say", "Hangup"])
     assert root.find("Say").text == sentence
     assert root.find("Say").get("language") == "en-GB"
     assert reply.headers["X-Ivr-Outcome"] == f"refused:{reason}"
@@ -610,7 +628,7 @@ def test_a_refusal_is_spoken_in_the_callers_language(twilio, sid, key, lang, cas
     reply = case_for(twilio, sid, EMEA, key, case, at=SATURDAY_NOON)
 
     root = twiml(reply)
-    assert verbs(root) == ["Say", "Hangup"]
+    assert verbs(root) == (["Say", "Gather", "Hangup"] if reason == "outside_hours" else ["Say", "Hangup"])
     say = root.find("Say")
     assert (say.get("language"), say.get("voice")) == (VOICES[("emea", lang)].say_language,
                                                          VOICES[("emea", lang)].voice)
@@ -824,15 +842,15 @@ def test_the_position_is_said_in_the_callers_language_with_its_plural(twilio, si
     assert heard[1] != "There is 1 caller ahead of you."
 
 
-@pytest.mark.parametrize(("max_wait", "waited", "leaves"), [
+@pytest.mark.parametrize(("max_wait", "waited", "apologises"), [
     (3600, "3599", False),
     (3600, "3600", True),
     (3600, "86400", True),
     (60, "59", False),
     (60, "61", True),
 ])
-def test_past_the_maximum_wait_the_caller_leaves_with_a_callback(redis_url, services, sid, max_wait, waited,
-                                                                  leaves):
+def test_past_the_maximum_wait_the_caller_is_offered_a_callback_and_never_pushed_out(redis_url, services, sid,
+                                                                                   max_wait, waited, apologises):
     settings = settings_with(queue={"max_wait": max_wait})
     app = build_app(redis_url, settings=settings)
     try:
@@ -842,29 +860,12 @@ def test_past_the_maximum_wait_the_caller_leaves_with_a_callback(redis_url, serv
 
         root = twiml(twilio.post(enqueue.get("waitUrl"), call_params(sid, QueuePosition="4", QueueTime=waited)))
 
-        if leaves:
-            assert verbs(root) == ["Say", "Leave"]
-            assert root.find("Say").get("language") == "de-DE"
-            state = services.calls.get(sid)
-            assert (state["callback"], state["callback_reason"]) == ("requested", "max_wait")
-            assert callbacks(services) == []  # written once, when Twilio reports the caller left
-            assert list(waiting(services, "emea-de")) == [sid]
-
-            done = twiml(twilio.post(enqueue.get("action"), call_params(sid, QueueResult="leave",
-                                                                        QueueTime=waited)))
-
-            assert verbs(done) == ["Say", "Hangup"]
-            assert done.find("Say").get("language") == "de-DE"
-            assert "3 0 0 0 0 0 0 2" in done.find("Say").text  # the case, from the call's state
-            [request] = callbacks(services)
-            assert {k: request[k] for k in ("sid", "case", "caller", "line", "language", "queue", "reason")} == {
-                "sid": sid, "case": "30000002", "caller": CALLER, "line": EMEA, "language": "de",
-                "queue": "emea-de", "reason": "max_wait"}
-            assert not waiting(services, "emea-de")
-        else:
-            assert verbs(root) == ["Gather"]
-            assert services.calls.get(sid).get("callback") is None
-            assert callbacks(services) == []
+        assert verbs(root) == (["Say", "Gather"] if apologises else ["Gather"])
+        assert root.find("Leave") is None
+        assert path_of(root.find("Gather").get("action")) == "/voice/queue-key"
+        assert services.calls.get(sid).get("callback") is None
+        assert callbacks(services) == []
+        assert list(waiting(services, "emea-de")) == [sid]
     finally:
         close_app(app)
 
@@ -881,11 +882,14 @@ def test_pressing_1_while_waiting_leaves_a_callback_request(twilio, sid, service
     enqueue = enqueued(twilio, sid, key=1)
     wait = twiml(twilio.post(enqueue.get("waitUrl"), call_params(sid, QueuePosition="2", QueueTime="10")))
 
-    root = twiml(twilio.post(wait.find("Gather").get("action"), call_params(sid, Digits="1")))
+    asked = twiml(twilio.post(wait.find("Gather").get("action"), call_params(sid, Digits="1")))
+    assert spoken(asked) == confirm_number(CALLER)
+    assert services.calls.get(sid).get("callback") is None  # nothing until the number is confirmed
+    root = twiml(twilio.post(asked.find("Gather").get("action"), call_params(sid, Digits="1")))
 
     assert verbs(root) == ["Leave"]
     state = services.calls.get(sid)
-    assert (state["callback"], state["callback_reason"]) == ("requested", "caller")
+    assert (state["callback"], state["callback_reason"], state["callback_number"]) == ("requested", "caller", CALLER)
     # Nothing for the workers yet: the request takes effect when Twilio reports the caller left.
     assert callbacks(services) == []
     # Twilio then requests the <Enqueue> action: the caller hears it is recorded, and the call ends.
@@ -899,6 +903,9 @@ def test_pressing_1_while_waiting_leaves_a_callback_request(twilio, sid, service
     assert float(request["at"]) > 0
     assert not waiting(services, "emea-en")
     assert services.calls.get(sid).get("queue_result") == "leave"
+    # Out of Twilio's queue, but in line with its deadline: a pending callback.
+    assert services.callbacks.pending("emea-en") == [sid]
+    assert services.callbacks.get(sid)["number"] == CALLER
 
 
 def test_a_replayed_callback_request_is_recorded_once(twilio, sid, services):
@@ -906,8 +913,8 @@ def test_a_replayed_callback_request_is_recorded_once(twilio, sid, services):
     wait = twiml(twilio.post(enqueue.get("waitUrl"), call_params(sid, QueuePosition="2", QueueTime="10")))
     key = wait.find("Gather").get("action")
 
-    for _ in range(3):  # the same signed request, replayed
-        assert verbs(twiml(twilio.post(key, call_params(sid, Digits="1")))) == ["Leave"]
+    for _ in range(3):  # the same signed requests, replayed
+        assert verbs(ask_callback(twilio, key, sid)) == ["Leave"]
     for _ in range(3):  # and Twilio's queue result, retried
         done = twiml(twilio.post(enqueue.get("action"), call_params(sid, QueueResult="leave", QueueTime="12")))
         assert done.find("Say").text == callback_recorded("30000002")
@@ -923,7 +930,7 @@ def test_a_full_queue_records_its_callback_once_however_often_twilio_reports_it(
     for _ in range(3):
         done = twiml(twilio.post(enqueue.get("action"), call_params(sid, QueueResult="queue-full")))
         assert verbs(done) == ["Say", "Hangup"]
-        assert done.find("Say").text == callback_recorded("30000002")
+        assert done.find("Say").text == full_queue_callback("30000002")
 
     [request] = callbacks(services)
     assert (request["sid"], request["reason"], request["case"]) == (sid, "queue_full", "30000002")
@@ -948,7 +955,7 @@ QUEUE_RESULTS = {
     "hangup": (["Hangup"], None),
     "redirected": (["Hangup"], None),
     "leave": (["Say", "Hangup"], QUEUE_FAILED),  # no callback was requested on this call
-    "queue-full": (["Say", "Hangup"], callback_recorded("30000002")),
+    "queue-full": (["Say", "Hangup"], full_queue_callback("30000002")),
     "error": (["Say", "Hangup"], QUEUE_FAILED),
     "system-error": (["Say", "Hangup"], QUEUE_FAILED),
     "unknown": (["Say", "Hangup"], QUEUE_FAILED),
@@ -1170,9 +1177,9 @@ def test_with_redis_unreachable_the_wait_url_never_enqueues_the_caller_again(dow
 
 def test_with_redis_unreachable_a_caller_past_the_maximum_wait_is_not_told_a_callback_was_recorded(down_app, sid):
     twilio = Twilio(down_app)
-    left = twiml(twilio.post("/voice/wait?line=%2B442079460100&lang=en&queue=emea-en",
+    held = twiml(twilio.post("/voice/wait?line=%2B442079460100&lang=en&queue=emea-en",
                              call_params(sid, QueuePosition="3", QueueTime="99999")))
-    assert verbs(left) == ["Say", "Leave"]
+    assert verbs(held) == ["Say", "Gather"]  # apologised to, offered a callback, still holding
 
     done = twiml(twilio.post("/voice/queue-result?line=%2B442079460100&lang=en&queue=emea-en",
                              call_params(sid, QueueResult="leave", QueueTime="99999")))
@@ -1298,7 +1305,7 @@ def test_control_characters_in_our_own_urls_never_break_the_twiml(twilio, servic
     done = twiml(twilio.post(_our_url("/voice/queue-result", line=EMEA, lang="en", queue=value),
                              call_params(sid, QueueResult="queue-full")))
     assert verbs(done) == ["Say", "Hangup"]
-    assert done.find("Say").text == callback_recorded("30000001")  # the case from the call's state
+    assert done.find("Say").text == full_queue_callback("30000001")  # the case from the call's state
     assert [request["sid"] for request in callbacks(services)] == [sid]
 
 
@@ -1413,7 +1420,7 @@ def test_an_engineer_id_outside_ascii_is_refused_at_load_naming_the_field(redis_
 @pytest.mark.parametrize(("name", "value", "verbs_heard"), [
     ("QueuePosition", "9" * 5000, ["Gather"]),
     ("QueuePosition", "0" * 5000 + "3", ["Gather"]),
-    ("QueueTime", "9" * 5000, ["Say", "Leave"]),
+    ("QueueTime", "9" * 5000, ["Say", "Gather"]),
     ("QueueTime", "0" * 5000 + "5", ["Gather"]),
 ])
 def test_an_absurdly_long_queue_number_is_not_a_server_error(twilio, sid, name, value, verbs_heard):

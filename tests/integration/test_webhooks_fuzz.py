@@ -286,14 +286,20 @@ def test_the_engineer_and_queue_steps_follow_through_for_any_twilio_values(app, 
     wait_root = check_answer("/voice/wait", Twilio(app).post(enqueue.get("waitUrl"), params), params)
     # Already in the queue: the wait URL's answer may hold, gather, redirect or leave, never enqueue again.
     assert {c.tag for c in wait_root} <= WAIT_URL_VERBS
-    asked = [c.tag for c in wait_root] == ["Say", "Leave"]  # past the maximum wait
+    assert wait_root.find("Leave") is None  # past the maximum wait too: offered a callback, never pushed out
+    asked = False
     gather = wait_root.find("Gather")
     if gather is not None:
         params = {**form, "Digits": key}
         key_root = check_answer("/voice/queue-key", Twilio(app).post(gather.get("action"), params), params)
         assert {c.tag for c in key_root} <= WAIT_URL_VERBS
-        asked = key == "1"
-        assert [c.tag for c in key_root] == (["Leave"] if asked else ["Redirect"])
+        assert [c.tag for c in key_root] == (["Gather", "Redirect"] if key == "1" else ["Redirect"])
+        if key == "1":  # the caller's number is read back; they confirm it
+            params = {**form, "Digits": "1"}
+            confirm = key_root.find("Gather").get("action")
+            confirmed = check_answer("/voice/queue-confirm", Twilio(app).post(confirm, params), params)
+            assert [c.tag for c in confirmed] == ["Leave"]
+            asked = True
     params = {**form, "QueueResult": result}
     done = check_answer("/voice/queue-result", Twilio(app).post(enqueue.get("action"), params), params)
     assert sid not in services.waiting.callers("emea-en")

@@ -212,3 +212,23 @@ def snapshot(redis_url: str) -> dict[bytes, tuple]:
                 for key, kind in zip(names, kinds, strict=True)}
     finally:
         client.close()
+
+
+def run_jobs(redis_url: str, settings: Settings, rest=None) -> None:
+    """Run the queued jobs as `ivr worker --burst` does: in this process, with the worker's services and REST
+    client (None: no Twilio account)."""
+    from rq import Queue, SimpleWorker
+
+    from workers.context import forget, use
+    from workers.queues import QUEUES, SERIALIZER
+
+    connection = redis.Redis.from_url(redis_url)
+    services = Services.for_commands(settings, redis_url)
+    use(services, rest)
+    try:
+        SimpleWorker([Queue(name, connection=connection, serializer=SERIALIZER) for name in QUEUES],
+                     connection=connection, serializer=SERIALIZER).work(burst=True)
+    finally:
+        connection.close()
+        forget()
+        services.close()

@@ -21,8 +21,13 @@ def all_msgids():
                prompts.OVERFLOW_OTHER, prompts.QUEUE_NEXT, prompts.OFFER_CALLBACK, prompts.CALLBACK_RECORDED,
                prompts.LONG_WAIT, prompts.QUEUE_FAILED, prompts.TECHNICAL_TROUBLE, prompts.WHISPER,
                prompts.HELD_FOR_ENGINEER, prompts.CALLER_CONNECTING, prompts.OFFER_ACCEPT, prompts.OFFER_CONNECTING,
-               prompts.OFFER_NOT_TAKEN, prompts.OFFER_CALLER_GONE]
-    return singles + list(prompts.REFUSED.values()) + list(prompts.PLAN_NAMES.values())
+               prompts.OFFER_NOT_TAKEN, prompts.OFFER_CALLER_GONE, prompts.CALLBACK_CONFIRM_NUMBER,
+               prompts.CALLBACK_ENTER_NUMBER, prompts.CALLBACK_NUMBER_INVALID, prompts.CALLBACK_CONFIRMED,
+               prompts.CALLBACK_CONFIRMED_NO_CASE, prompts.QUEUE_FULL_CALLBACK, prompts.OUTSIDE_HOURS_CALLBACK_OFFER,
+               prompts.OUTSIDE_HOURS_CALLBACK_RECORDED, prompts.CALLBACK_GREETING, prompts.CALLBACK_WHISPER,
+               prompts.CALLBACK_NO_ANSWER]
+    texted = [prompts.CASE_CANCELLED_SMS]
+    return singles + texted + list(prompts.REFUSED.values()) + list(prompts.PLAN_NAMES.values())
 
 
 def catalog(language):
@@ -67,7 +72,8 @@ def test_translations_are_not_left_in_english(language):
 
 
 VALUES = {"key": 3, "case": "0 7 1 2 3 4 5 6", "portal": "support.example.com", "email": "support@example.com",
-          "engineer": "Anna Weber", "plan": "Premium", "severity": 2, "language": "Deutsch"}
+          "engineer": "Anna Weber", "plan": "Premium", "severity": 2, "language": "Deutsch",
+          "number": "+ 4 4 2 0 7 9 4 6 0 1 0 0"}
 
 
 @pytest.mark.parametrize("region,language", sorted(VOICES))
