@@ -69,6 +69,8 @@ DEFAULTS: dict = {
     "dispatch": {"claim_window": 60, "wrap_up": 30, "offer_timeout": 20},
     # A customer who does not answer a callback is tried again, a few minutes apart.
     "callback": {"attempts": 3, "retry_interval": 300},
+    # The duty manager: SLA breaches and callers asking for them. A URL getting signed JSON, a number, or both.
+    "alerts": {"webhook": "", "sms": ""},
     # Where events for the case system are POSTed (signed JSON); "": kept for `ivr events` only.
     "case_system": {"webhook": ""},
     # Twilio's REST API (offers, dequeues); an egress gateway, or a local stand-in in tests.
@@ -86,7 +88,7 @@ _SECTION_KEYS = {"dial": {"timeout"}, "queue": {"max_wait", "hold_music"},
                  "calls": {"state_ttl", "record_ttl", "record_delay"}, "http": {"max_body"}, "proxy": {"trusted"},
                  "dispatch": {"claim_window", "wrap_up", "offer_timeout"}, "twilio": {"api_base"},
                  "callback": {"attempts", "retry_interval"},
-                 "case_system": {"webhook"}}
+                 "case_system": {"webhook"}, "alerts": {"webhook", "sms"}}
 # Every pattern below is used with fullmatch: `$` would let a trailing newline through.
 _HHMM = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 _REGION_CODE = re.compile(r"[a-z][a-z0-9]*")
@@ -152,6 +154,10 @@ class Settings:
     """Calls to a customer who does not answer before their callback is given up (and written to the case)."""
     callback_retry_interval: int = 300
     """Seconds between those calls."""
+    alerts_webhook: str = ""
+    """Where the duty manager's alerts are POSTed (signed JSON); empty for none."""
+    alerts_sms: str = ""
+    """The duty manager's number for alerts by SMS (E.164); empty for none."""
     case_system_webhook: str = ""
     """Where events for the case system are POSTed; empty: kept in Redis for `ivr events`."""
     trusted_proxies: tuple[str, ...] = ()
@@ -335,6 +341,8 @@ def build_settings(raw: dict, source: str = "built-in defaults") -> Settings:
         api_base=_api_base(raw["twilio"]["api_base"], source),
         callback_attempts=numbers["attempts"],
         callback_retry_interval=numbers["retry_interval"],
+        alerts_webhook=_webhook(raw["alerts"]["webhook"], "alerts.webhook", source),
+        alerts_sms=_phone(raw["alerts"]["sms"], "alerts.sms", source),
         case_system_webhook=_webhook(raw["case_system"]["webhook"], "case_system.webhook", source),
         trusted_proxies=_trusted_proxies(raw["proxy"]["trusted"], source),
         source=source,
@@ -390,6 +398,15 @@ def _public_url(value, source: str) -> str:
         raise ConfigError("public_url", f"{value!r} must be a base URL like https://ivr.example.com "
                           "(a host and optional port; no path, query or fragment)", source)
     return value.removesuffix("/")
+
+
+def _phone(value, key: str, source: str) -> str:
+    """Return an E.164 number ("" for none), or raise ConfigError naming the key."""
+    if value == "":
+        return value
+    if not isinstance(value, str) or not E164.fullmatch(value):
+        raise ConfigError(key, f"{value!r} must be a phone number in E.164 form, like +442079460000", source)
+    return value
 
 
 def _webhook(value, key: str, source: str) -> str:

@@ -53,6 +53,11 @@ def effective_presence(chosen: str, engaged: bool) -> str:
     return "busy" if engaged and chosen == "available" else chosen
 
 
+def past_deadline(caller: WaitingCaller, now: datetime) -> bool:
+    """Tell whether a waiting caller or pending callback has missed its response target (SPEC §5.8)."""
+    return caller.deadline < now
+
+
 def gone_quiet(last_heard: datetime, now: datetime, quiet: timedelta = QUIET_AFTER) -> bool:
     """Tell whether a waiting call has stopped asking for its hold music, so it is no longer there."""
     return now - last_heard > quiet

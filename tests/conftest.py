@@ -5,6 +5,7 @@ import redis
 
 from tests.redis_server import RedisServer
 from tests.twilio_api import TwilioApi
+from tests.webhook_receiver import WebhookReceiver
 
 SCRATCH_DB = 9
 """Tests run on a scratch database, flushed before and after each test."""
@@ -34,3 +35,10 @@ def redis_url(redis_server):
 def twilio_api():
     with TwilioApi() as api:
         yield api
+
+
+@pytest.fixture
+def webhook_receiver():
+    """A local receiver of signed webhooks (tests/webhook_receiver.py), verifying with `webhook_receiver.SECRET`."""
+    with WebhookReceiver() as receiver:
+        yield receiver

@@ -1,7 +1,7 @@
 """A local stand-in for Twilio's REST API that the real twilio-python client talks to.
 
-Point a client at it with `client.api.base_url = api.url`. It answers the three calls the
-service makes (create a call, update a call, update a queue member) the way Twilio does,
+Point a client at it with `client.api.base_url = api.url`. It answers the calls the service
+makes (create a call, update a call, update a queue member, send a text message) the way Twilio does,
 records every request so tests can assert what was sent, and fails on demand.
 """
 from __future__ import annotations
@@ -22,6 +22,7 @@ API = "/2010-04-01/Accounts/(?P<account>[^/]+)"
 CALLS = re.compile(API + r"/Calls\.json$")
 CALL = re.compile(API + r"/Calls/(?P<call>[^/]+)\.json$")
 MEMBER = re.compile(API + r"/Queues/(?P<queue>[^/]+)/Members/(?P<call>[^/]+)\.json$")
+MESSAGES = re.compile(API + r"/Messages\.json$")
 
 NOT_FOUND = 20404
 """Twilio's code for any resource it does not know, including a member no longer in the queue."""
@@ -92,6 +93,21 @@ def _call_json(account: str, sid: str, form: dict[str, list[str]], status: str) 
         "duration": None, "price": None, "price_unit": "USD", "answered_by": None,
         "queue_time": "0", "uri": f"/2010-04-01/Accounts/{account}/Calls/{sid}.json",
         "subresource_uris": {},
+    }
+
+
+def _message_json(account: str, sid: str, form: dict[str, list[str]]) -> dict:
+    def first(name: str) -> Optional[str]:
+        return (form.get(name) or [None])[0]
+
+    now = formatdate(usegmt=True)
+    return {
+        "sid": sid, "account_sid": account, "messaging_service_sid": first("MessagingServiceSid"),
+        "to": first("To"), "from": first("From"), "body": first("Body"), "status": "queued",
+        "direction": "outbound-api", "num_segments": "1", "num_media": "0", "api_version": "2010-04-01",
+        "date_created": now, "date_updated": now, "date_sent": None, "price": None, "price_unit": "USD",
+        "error_code": None, "error_message": None,
+        "uri": f"/2010-04-01/Accounts/{account}/Messages/{sid}.json", "subresource_uris": {},
     }
 
 
@@ -166,6 +182,8 @@ class _Handler(BaseHTTPRequestHandler):
                 "date_enqueued": formatdate(usegmt=True),
                 "uri": r.path,
             }, {}
+        if r.method == "POST" and (m := MESSAGES.match(r.path)):
+            return 201, _message_json(m["account"], "SM" + uuid.uuid4().hex, r.form), {}
         return missing
 
 

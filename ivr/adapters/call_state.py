@@ -6,6 +6,8 @@ duplicated callbacks change nothing twice.
 """
 from __future__ import annotations
 
+import time
+
 import redis
 
 from . import keys
@@ -103,6 +105,17 @@ class CallState:
             return False
         return bool(self._progress(keys=[keys.call(sid), keys.EVENTS],
                                    args=[sid, status, duration or "", self.ttl, keys.EVENTS_MAXLEN, now()]))
+
+    def update_once(self, sid: str, field: str) -> bool:
+        """Mark something done on a call (a manager asked for); True only the first time."""
+        if not sid:
+            return False
+        return bool(self.redis.hsetnx(keys.call(sid), field, f"{time.time():.3f}"))
+
+    def claim_daily_sms(self, number: str) -> bool:
+        """Claim today's one text message to a number; False when it already had one today (UTC)."""
+        day = time.strftime("%Y-%m-%d", time.gmtime())
+        return bool(self.redis.set(keys.sms_sent(number, day), "1", nx=True, ex=86400))
 
     def finish(self, sid: str, status: str, duration: str | None) -> dict[str, str]:
         """Record a call's final status and return its state; the first final report wins, repeats change nothing."""

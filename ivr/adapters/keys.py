@@ -34,6 +34,9 @@
 | `ivr:outbox-cases` | set: cases with undelivered events | the cases in `ivr:outbox:*` |
 | `ivr:outbox-seen:<key>` | string: an event already published (idempotency) | TTL 30 days |
 | `ivr:outbox-lock:<case>` | string: the worker delivering a case's events | TTL 120 s |
+| `ivr:sms-sent:<number>:<day>` | string: the portal link texted to a number that day | TTL one day |
+| `ivr:alert:<key>:<channel>` | string: an alert delivered on a channel (webhook, sms) | TTL 30 days |
+| `ivr:sla-alerted:<CallSid>` | string: a breach already alerted for a caller or callback | TTL 14 days |
 | `ivr:embedded:users` | set of pids sharing the embedded server | the running `ivr` commands |
 | `ivr:password:<engineer>` | string: the salted scrypt hash of the engineer's console password | the directory's engineers (`ivr staff set-password` needs one) |
 | `ivr:signin-failures:<engineer\\|address>:<id>` | string: failed console sign-ins | TTL 15 min from the first failure; engineers in the directory, addresses (IPv6 by /64) |
@@ -133,6 +136,18 @@ def callback(sid: str) -> str:
 
 def pending(queue: str) -> str:
     return f"{PREFIX}pending:{queue}"
+
+
+def sms_sent(number: str, day: str) -> str:
+    return f"{PREFIX}sms-sent:{number}:{day}"
+
+
+def alert_sent(key: str, channel: str) -> str:
+    return f"{PREFIX}alert:{key}:{channel}"
+
+
+def sla_alerted(sid: str) -> str:
+    return f"{PREFIX}sla-alerted:{sid}"
 
 
 def record(sid: str) -> str:

@@ -403,6 +403,10 @@ class Offers:
         """End an engineer's wrap-up early (they said they are ready); False when they are not in one."""
         return self.release(engineer, "*wrap-up")
 
+    def first_breach(self, sid: str) -> bool:
+        """Claim the one alert for a caller or callback past its deadline; False when it was already raised."""
+        return bool(self.redis.set(keys.sla_alerted(sid), "1", nx=True, ex=14 * 86400))
+
     # -- what staff see -----------------------------------------------------------------------------
 
     def engaged(self, engineers: list[str]) -> dict[str, bool]:

@@ -21,7 +21,9 @@ from ivr.adapters import keys
 from ivr.adapters.offers import Candidate, Offer
 from ivr.services.offers import end_missed
 from ivr.wiring import Services
-from routing.dispatch import QUIET_AFTER, gone_quiet, offer_plan
+from routing.dispatch import QUIET_AFTER, gone_quiet, offer_plan, past_deadline
+from workers import alert
+from workers.queues import CALLBACKS
 from routing.model import Engineer
 
 from .rest import with_backoff
@@ -53,6 +55,7 @@ class Dispatcher:
         now = self.clock()
         candidates = self.services.offers.candidates(self.queues)
         candidates = self._sweep(candidates, now)
+        self._watch_deadlines(candidates, now)
         base = self.public_url()
         if base is None:
             return []
@@ -89,6 +92,19 @@ class Dispatcher:
         for offer in self.services.offers.overdue(now):
             self.missed(offer, "no_status")
         return kept
+
+    def _watch_deadlines(self, candidates: list[Candidate], now: float) -> None:
+        """Alert the duty manager once for each caller or callback past its deadline, and write it on the case."""
+        moment = datetime.fromtimestamp(now, UTC)
+        for candidate in candidates:
+            caller = candidate.caller
+            if past_deadline(caller, moment) and self.services.offers.first_breach(caller.sid):
+                details = {"kind": candidate.kind, "queue": caller.queue, "line": candidate.line,
+                           "deadline": caller.deadline.isoformat(timespec="seconds"), "sid": caller.sid}
+                log.warning("%s %s in %s passed its deadline %s", candidate.kind, caller.sid, caller.queue,
+                            details["deadline"])
+                self.services.jobs.once(alert, "sla_breach", caller.case, f"sla:{caller.sid}", details,
+                                        job_id=f"sla-{caller.sid}", queue=CALLBACKS, result_ttl=3600)
 
     def _reserve(self, engineer: Engineer, candidate: Candidate, now: float) -> Offer | None:
         caller = candidate.caller

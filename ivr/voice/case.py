@@ -11,13 +11,15 @@ from ivr.adapters.offers import RING_GRACE
 from ivr.adapters.store import dial_token
 from ivr.adapters.waiting import parse_queue_entry, queue_entry
 from ivr.services.routing import route_call
+from workers import send_portal_link
+from workers.queues import CALLBACKS
 from routing import Enqueue, Refused
 from routing.records import CASE_NUMBER
 
 from . import prompts
 from .speech import spaced_digits
 from .numbers import callable_number
-from .twiml import (CALLBACK_LATER_KEY, CASE_ATTEMPTS, ask_case, case_digits, current_language, current_line, dial, enqueue,
+from .twiml import (CALLBACK_LATER_KEY, CASE_ATTEMPTS, PORTAL_LINK_KEY, ask_case, case_digits, current_language, current_line, dial, enqueue,
                     number_param, param, refuse, say, services, speaker, twiml)
 
 bp = Blueprint("case", __name__)
@@ -125,5 +127,29 @@ def later():
                           deadline=routed.deadline.isoformat(), joined=f"{opening.timestamp():.3f}")
     say(response, voice, voice.text(prompts.OUTSIDE_HOURS_CALLBACK_RECORDED, number=spaced_digits(number),
                                     case=spaced_digits(case), when=voice.when(opening)))
+    response.hangup()
+    return twiml(response)
+
+
+@bp.post("/voice/portal-link")
+def portal_link():
+    """Text the portal's address to the number calling, once per number per day, for a caller who asked."""
+    line = current_line()
+    language = current_language(line)
+    voice = speaker(line, language)
+    svc = services()
+    sid = param("CallSid")
+    response = VoiceResponse()
+    number = callable_number(request.form.get("From", ""))
+    if request.form.get("Digits") != PORTAL_LINK_KEY or not number:
+        response.hangup()
+        return twiml(response)
+    state = svc.calls.get(sid)
+    if svc.calls.claim_daily_sms(number):
+        svc.jobs.once(send_portal_link, number, line.number, language, state.get("case", ""), state.get("reason", ""),
+                      job_id=f"portal-link-{sid}", queue=CALLBACKS, result_ttl=3600)
+        say(response, voice, voice.text(prompts.PORTAL_SMS_SENT))
+    else:
+        say(response, voice, voice.text(prompts.PORTAL_SMS_ALREADY_SENT))
     response.hangup()
     return twiml(response)

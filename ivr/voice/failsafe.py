@@ -43,6 +43,9 @@ def failsafe(path: str, line=None, language=None) -> Response | tuple:
     response = VoiceResponse()
     if path == "/voice/whisper":
         return twiml(response)  # the engineer is bridged without the whisper rather than not at all
+    if path == "/voice/portal-link":  # the refusal was said; only the text message is lost
+        response.hangup()
+        return twiml(response)
     if path in ENGINEER_STEPS:
         # The engineer's side of an offer: it stays ringing and is missed, the caller keeps their place.
         say(response, voice, voice.text(prompts.OFFER_NOT_TAKEN))

@@ -47,6 +47,17 @@ REFUSED = {
         "time. You can update your case on the customer portal at %(portal)s at any time. Goodbye."),
 }
 
+PORTAL_SMS_OFFER = N_("To get the customer portal's address by text message, press %(key)s now.")
+PORTAL_SMS_SENT = N_("We have sent it to the number you are calling from. Goodbye.")
+PORTAL_SMS_ALREADY_SENT = N_("We have already sent it to this number today. Goodbye.")
+# TRANSLATORS: a text message (SMS): keep it short; the portal's address is sent as it is.
+PORTAL_SMS_NEW_CASE = N_(
+    "Technical support: please open a case on the customer portal at %(portal)s, then call us with its number.")
+# TRANSLATORS: a text message (SMS): keep it short; the case number is written as digits.
+PORTAL_SMS_CLOSED_CASE = N_(
+    "Technical support: case %(case)s is no longer open. Please open a new case at %(portal)s that mentions "
+    "case %(case)s, then call us with the new number.")
+
 CONNECTING_ENGINEER = N_("Connecting you to %(engineer)s, who has been working on your case. Please hold.")
 ENGINEER_UNAVAILABLE = N_(
     "Your engineer is not available right now, so we are passing your call to the next "
@@ -75,6 +86,10 @@ OFFER_CALLBACK = N_("If you would rather we call you back, press %(key)s now.")
 CALLBACK_RECORDED = N_(
     "Thank you. We have recorded your callback request for case %(case)s, and an engineer will "
     "call you back at the number you are calling from. Goodbye.")
+OFFER_MANAGER = N_("To ask for the duty manager, press %(key)s.")
+MANAGER_REQUESTED = N_(
+    "We have told the duty manager, who will call you back about case %(case)s. Please stay on the line for "
+    "the next available engineer.")
 CALLBACK_CONFIRM_NUMBER = N_(
     "We will call you back at %(number)s, and you keep your place in line. To confirm, press %(key)s. "
     "To keep holding, press any other key.")

@@ -8,6 +8,8 @@ from flask import Blueprint, request, url_for
 from twilio.twiml.voice_response import VoiceResponse
 
 from ivr.adapters.waiting import parse_queue_entry
+from workers import alert
+from workers.queues import CALLBACKS
 from routing.dispatch import expected_wait
 
 from .numbers import callable_number, national_number
@@ -24,6 +26,9 @@ ENDED = ("bridged", "hangup", "redirected")
 
 CALLBACK_KEY = "1"
 """The key a waiting caller presses to leave a callback request instead of holding, and to confirm its number."""
+
+MANAGER_KEY = "9"
+"""The key a waiting caller presses to ask for the duty manager (offered when alerts are configured)."""
 
 MAX_TYPED_DIGITS = 15
 """The most digits a keyed-in callback number may have (E.164's limit)."""
@@ -57,6 +62,8 @@ def wait():
         if minutes is not None:
             say(gather, voice, voice.plural(prompts.EXPECTED_WAIT, minutes))
         say(gather, voice, voice.text(prompts.OFFER_CALLBACK, key=CALLBACK_KEY))
+        if settings.alerts_webhook or settings.alerts_sms:  # only when someone can be told
+            say(gather, voice, voice.text(prompts.OFFER_MANAGER, key=MANAGER_KEY))
         gather.play(settings.hold_music or url_for("audio.hold_audio", _external=True))
     return twiml(response)
 
@@ -105,6 +112,8 @@ def key():
     anything else keeps waiting."""
     line, language, common = _common()
     response = VoiceResponse()
+    if request.form.get("Digits") == MANAGER_KEY:
+        return twiml(_ask_for_manager(response, line, language, common))
     if request.form.get("Digits") != CALLBACK_KEY:
         response.redirect(url_for("voice.queue.wait", **common), method="POST")
         return twiml(response)
@@ -120,6 +129,25 @@ def key():
         say(gather, voice, voice.text(prompts.CALLBACK_ENTER_NUMBER))
     response.redirect(url_for("voice.queue.wait", **common), method="POST")
     return twiml(response)
+
+
+def _ask_for_manager(response: VoiceResponse, line, language: str, common: dict) -> VoiceResponse:
+    """Have a worker tell the duty manager about this caller (once per call); the caller keeps holding."""
+    svc = services()
+    settings = svc.settings
+    sid = param("CallSid")
+    state = svc.calls.get(sid)
+    case = state.get("case", "")
+    if case and (settings.alerts_webhook or settings.alerts_sms):
+        if svc.calls.update_once(sid, "manager_requested"):
+            details = {"queue": param("queue"), "caller": request.form.get("From", ""), "line": line.number,
+                       "language": language, "sid": sid}
+            svc.jobs.once(alert, "manager_requested", case, f"manager:{sid}", details, job_id=f"manager-{sid}",
+                          queue=CALLBACKS, result_ttl=3600)
+        voice = speaker(line, language)
+        say(response, voice, voice.text(prompts.MANAGER_REQUESTED, case=spaced_digits(case)))
+    response.redirect(url_for("voice.queue.wait", **common), method="POST")
+    return response
 
 
 @bp.post("/voice/queue-number")

@@ -14,6 +14,11 @@ from . import prompts
 from .numbers import callable_number
 from .speech import Speaker, spaced_digits
 
+PORTAL_LINK_KEY = "1"
+"""The key a caller refused for a missing or closed case presses to get the portal's address by SMS."""
+
+PORTAL_LINK_REASONS = frozenset({"case_not_found", "case_closed"})
+
 CALLBACK_LATER_KEY = "1"
 """The key a caller refused outside hours presses for a callback when phones open."""
 
@@ -139,11 +144,17 @@ def refuse(response: VoiceResponse, line: Line, language: str, decision: Refused
               "case": spaced_digits(decision.case or ""),
               "when": voice.when(decision.next_open) if decision.next_open else ""}
     say(response, voice, voice.text(prompts.REFUSED[decision.reason], **values))
-    if decision.reason == "outside_hours" and decision.next_open and callable_number(request.form.get("From", "")):
+    callable_ = callable_number(request.form.get("From", ""))
+    if decision.reason == "outside_hours" and decision.next_open and callable_:
         # Phones are closed: a callback when they open, to the number calling, rather than calling again.
         with response.gather(num_digits=1, timeout=5, method="POST",
                              action=url_for("voice.case.later", line=line.number, lang=language)) as gather:
             say(gather, voice, voice.text(prompts.OUTSIDE_HOURS_CALLBACK_OFFER, key=CALLBACK_LATER_KEY))
+    elif decision.reason in PORTAL_LINK_REASONS and callable_:
+        # The way on is the portal: its address by SMS, to the number calling and nowhere else.
+        with response.gather(num_digits=1, timeout=5, method="POST",
+                             action=url_for("voice.case.portal_link", line=line.number, lang=language)) as gather:
+            say(gather, voice, voice.text(prompts.PORTAL_SMS_OFFER, key=PORTAL_LINK_KEY))
     response.hangup()
     return Answer(response, f"refused:{decision.reason}")
 

@@ -1,8 +1,8 @@
 """A whole service on loopback for dispatch: `ivr serve` and `ivr worker` processes, one Redis database, and
 the local stand-in for Twilio's REST API they send their requests to (`twilio.api_base`).
 
-Used by tests/e2e/test_dispatch.py and bench/dispatch_latency.py. Callers and engineers are played
-as Twilio plays them: signed webhooks over real HTTP.
+Used by tests/e2e/test_dispatch.py, tests/e2e/test_workers.py and bench/dispatch_latency.py. Callers and
+engineers are played as Twilio plays them: signed webhooks over real HTTP.
 """
 from __future__ import annotations
 
@@ -34,16 +34,21 @@ class Site:
     """`servers` × `ivr serve --no-worker` and `workers` × `ivr worker`, sharing a Redis database."""
 
     def __init__(self, redis_url: str, root: Path, api: TwilioApi, *, servers: int = 2, workers: int = 2,
-                 dispatch: dict | None = None):
+                 dispatch: dict | None = None, settings: dict[str, dict] | None = None, env: dict | None = None):
+        """`settings`: more tables of the TOML file ({"calls": {"record_delay": 0}}); `env`: more variables."""
         self.redis_url, self.root, self.api = redis_url, root, api
         self.redis = redis.Redis.from_url(redis_url, decode_responses=True)
         self.redis.flushdb()
         config = root / "ivr.toml"
         lines = [f'[twilio]\napi_base = "{api.url}"', "[dispatch]"]
         lines += [f"{k} = {v}" for k, v in (dispatch or {}).items()]
+        for table, values in (settings or {}).items():
+            lines.append(f"[{table}]")
+            lines += [f"{k} = {json.dumps(v)}" for k, v in values.items()]  # JSON strings are TOML basic strings
         config.write_text("\n".join(lines) + "\n")
         self.env = {**os.environ, "REDIS_URL": redis_url, "IVR_CONFIG": str(config), "TWILIO_AUTH_TOKEN": TOKEN,
-                    "TWILIO_ACCOUNT_SID": ACCOUNT, "PYTHONUNBUFFERED": "1", "IVR_DATA_DIR": str(root / "data")}
+                    "TWILIO_ACCOUNT_SID": ACCOUNT, "PYTHONUNBUFFERED": "1", "IVR_DATA_DIR": str(root / "data"),
+                    **(env or {})}
         self.processes: list[subprocess.Popen] = []
         self.ports: list[int] = []
         self.server_count, self.worker_count = servers, workers
@@ -62,15 +67,31 @@ class Site:
             self._spawn(f"serve{i}", [IVR, "serve", "--no-worker", "--host", "127.0.0.1", "--port", str(port),
                                       "--workers", "1"])
         for i in range(self.worker_count):
-            self._spawn(f"worker{i}", [IVR, "worker"])
+            self.start_worker(f"worker{i}")
         for port in self.ports:
             self._wait_healthy(port)
         return self
 
-    def _spawn(self, name: str, command: list[str]) -> None:
+    def start_worker(self, name: str) -> subprocess.Popen:
+        """Start one more `ivr worker`, logging to `<name>.log`."""
+        return self._spawn(name, [IVR, "worker"])
+
+    def kill(self, process: subprocess.Popen) -> None:
+        """SIGKILL a process this site started, with the children it forked (RQ's scheduler), as a crash would."""
+        os.killpg(process.pid, signal.SIGKILL)  # its own session: the group this site started, no other
+        process.wait(15)
+
+    def ivr(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+        """Run an `ivr` command against this site's Redis and configuration."""
+        return subprocess.run([IVR, *args], env=self.env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                              timeout=timeout)
+
+    def _spawn(self, name: str, command: list[str]) -> subprocess.Popen:
         with (self.root / f"{name}.log").open("wb") as log:  # the child keeps its own descriptor
-            self.processes.append(subprocess.Popen(command, env=self.env, stdin=subprocess.DEVNULL, stdout=log,
-                                                   stderr=subprocess.STDOUT, start_new_session=True))
+            process = subprocess.Popen(command, env=self.env, stdin=subprocess.DEVNULL, stdout=log,
+                                       stderr=subprocess.STDOUT, start_new_session=True)
+        self.processes.append(process)
+        return process
 
     def _wait_healthy(self, port: int) -> None:
         deadline = time.monotonic() + START_TIMEOUT

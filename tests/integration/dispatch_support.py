@@ -6,6 +6,7 @@ Not a test module itself.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -57,19 +58,30 @@ CASES = [
 @pytest.fixture
 def world(redis_url, twilio_api):
     """The app, the dispatcher and the stand-in, with every engineer offline to start with."""
-    settings = settings_with(public_url=PUBLIC, twilio={"api_base": twilio_api.url},
-                             dispatch={"claim_window": 60, "wrap_up": 30, "offer_timeout": 20})
+    with make_world(redis_url, twilio_api) as made:
+        yield made
+
+
+@contextmanager
+def make_world(redis_url: str, twilio_api, **overrides):
+    """Build the world on some settings overridden (as a TOML file would), and close it after."""
+    settings = settings_with(**{"public_url": PUBLIC, "twilio": {"api_base": twilio_api.url},
+                                "dispatch": {"claim_window": 60, "wrap_up": 30, "offer_timeout": 20}, **overrides})
     app = build_app(redis_url, settings=settings, allow_at=True)
-    env = {"TWILIO_ACCOUNT_SID": "AC" + "a" * 32, "TWILIO_AUTH_TOKEN": "secret"}
     with services_at(redis_url, settings) as services:
         result = load_document(services.store, {"accounts": ACCOUNTS, "engineers": ENGINEERS, "cases": CASES},
                                settings.regions)
         assert result.ok, [str(e) for e in result.errors]
-        rest = rest_client(settings, env)
+        rest = rest_client(settings, REST_ENV)
         dispatcher = Dispatcher(services, rest)
-        yield World(app, services, dispatcher, rest, twilio_api)
-        dispatcher.pool.shutdown(wait=True)
+        try:
+            yield World(app, services, dispatcher, rest, twilio_api)
+        finally:
+            dispatcher.pool.shutdown(wait=True)
     close_app(app)
+
+
+REST_ENV = {"TWILIO_ACCOUNT_SID": "AC" + "a" * 32, "TWILIO_AUTH_TOKEN": "secret"}
 
 
 class World:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -18,7 +17,6 @@ from ivr.dispatch.rest import rest_client
 from ivr.services.attempts import cancel_if_unreached
 from ivr.voice.speech import Catalogs
 from ivr.wiring import Services
-from tests import twilio_api as stand_in
 from tests.integration.webhook_support import run_jobs as support_run_jobs
 from tests.integration.webhook_support import (CALLER, EMEA, Twilio, build_app, call_params, close_app,
                                                settings_with, spoken, twiml)
@@ -30,23 +28,12 @@ BERLIN = ZoneInfo("Europe/Berlin")
 WED, THU, FRI, SAT, MON = "2026-11-18", "2026-11-19", "2026-11-20", "2026-11-21", "2026-11-23"
 """Past days in a week with no British public holiday; attempts are recorded once made."""
 
-MESSAGES = re.compile(stand_in.API + r"/Messages\.json$")
 ENV = {"TWILIO_ACCOUNT_SID": "AC" + "a" * 32, "TWILIO_AUTH_TOKEN": "secret"}
 
 
 @pytest.fixture
-def texts(twilio_api, monkeypatch):
-    """The REST stand-in, also taking text messages (Messages.json) as Twilio does: 201 with an SM sid."""
-    answer = stand_in._Handler._answer
-
-    def with_messages(handler, state, request):
-        status, payload, headers = answer(handler, state, request)
-        if status == 404 and request.method == "POST" and MESSAGES.match(request.path):
-            return 201, {"sid": "SM" + uuid.uuid4().hex, "status": "queued", "to": request.get("To"),
-                         "from": request.get("From"), "body": request.get("Body")}, {}
-        return status, payload, headers
-
-    monkeypatch.setattr(stand_in._Handler, "_answer", with_messages)
+def texts(twilio_api):
+    """The REST stand-in, which takes text messages (Messages.json) as Twilio does: 201 with an SM sid."""
     return twilio_api
 
 

@@ -473,7 +473,7 @@ def test_a_case_closed_through_the_api_is_refused_on_the_next_call(app, api, sto
     assert closed.status_code == 200 and closed.get_json()["status"] == "closed"
     assert reply.headers["X-Ivr-Outcome"] == "refused:case_closed"
     root = twiml(reply)
-    assert [v.tag for v in root] == ["Say", "Hangup"]
+    assert [v.tag for v in root] == ["Say", "Gather", "Hangup"]  # then the portal link by SMS is offered
     assert "0 7 1 2 3 4 5 6" in spoken(root)
 
 

@@ -25,8 +25,9 @@ def all_msgids():
                prompts.CALLBACK_ENTER_NUMBER, prompts.CALLBACK_NUMBER_INVALID, prompts.CALLBACK_CONFIRMED,
                prompts.CALLBACK_CONFIRMED_NO_CASE, prompts.QUEUE_FULL_CALLBACK, prompts.OUTSIDE_HOURS_CALLBACK_OFFER,
                prompts.OUTSIDE_HOURS_CALLBACK_RECORDED, prompts.CALLBACK_GREETING, prompts.CALLBACK_WHISPER,
-               prompts.CALLBACK_NO_ANSWER]
-    texted = [prompts.CASE_CANCELLED_SMS]
+               prompts.CALLBACK_NO_ANSWER, prompts.PORTAL_SMS_OFFER, prompts.PORTAL_SMS_SENT,
+               prompts.PORTAL_SMS_ALREADY_SENT, prompts.OFFER_MANAGER, prompts.MANAGER_REQUESTED]
+    texted = [prompts.CASE_CANCELLED_SMS, prompts.PORTAL_SMS_NEW_CASE, prompts.PORTAL_SMS_CLOSED_CASE]
     return singles + texted + list(prompts.REFUSED.values()) + list(prompts.PLAN_NAMES.values())
 
 

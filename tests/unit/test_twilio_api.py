@@ -83,3 +83,23 @@ def test_wait_for_times_out_listing_what_it_received(twilio_api, client):
     with pytest.raises(AssertionError, match=r"(?s)matching 'Members'.*got 0.*POST .*/Calls\.json"):
         twilio_api.wait_for("Members", timeout=0.1)
     assert len(twilio_api.wait_for(lambda r: r.get("To") == "+4930123456")) == 1
+
+
+def test_sending_a_text_message_answers_201_with_an_sm_sid_and_records_the_form(twilio_api, client):
+    message = client.messages.create(to="+4915112345678", from_="+442079460100", body="Fall 07123456: Portal")
+
+    assert message.sid.startswith("SM") and len(message.sid) == 34
+    assert (message.status, message.to, message.from_, message.body) == (
+        "queued", "+4915112345678", "+442079460100", "Fall 07123456: Portal")
+    [sent] = twilio_api.requests("/Messages.json", method="POST")
+    assert sent.path == f"/2010-04-01/Accounts/{ACCOUNT}/Messages.json"
+    assert (sent["To"], sent["From"], sent["Body"]) == ("+4915112345678", "+442079460100", "Fall 07123456: Portal")
+
+
+def test_a_scripted_failure_refuses_a_text_message_as_twilio_refuses_a_landline(twilio_api, client):
+    twilio_api.fail("/Messages.json", 400, code=21614, message="'To' number is not a valid mobile number")
+
+    with pytest.raises(TwilioRestException) as refused:
+        client.messages.create(to="+442079460000", from_="+442079460100", body="hello")
+    assert (refused.value.status, refused.value.code) == (400, 21614)
+    assert client.messages.create(to="+4915112345678", from_="+442079460100", body="hello").sid.startswith("SM")

@@ -1,0 +1,76 @@
+"""Alerts to the duty manager (an SLA breach, a caller asking for them) and the portal link by SMS.
+
+Each channel is delivered once per alert: a retried job skips what already went out.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+
+from .context import context, rest
+
+log = logging.getLogger(__name__)
+
+SENT_FOR = 30 * 86400
+"""Seconds a delivered alert is remembered, so a retried job never sends it twice."""
+
+TEXTS = {
+    "sla_breach": "Support SLA breached: {kind} for case {case} in {queue} passed its deadline {deadline}.",
+    "manager_requested": "A caller asks for the duty manager: case {case} in {queue}, calling from {caller}.",
+}
+"""What the duty manager's SMS says; operator-facing, in English like the logs."""
+
+
+def alert(kind: str, case: str, key: str, details: dict) -> dict:
+    """Tell the duty manager (signed JSON to `alerts.webhook`, SMS to `alerts.sms`) and write it on the case."""
+    from ivr.adapters import keys
+    from ivr.adapters.signed_post import post_signed
+    from ivr.services.case_events import publish
+
+    ctx = context()
+    services, settings = ctx.services, ctx.services.settings
+    body = json.dumps({"type": kind, "case": case, "id": key, **details}, separators=(",", ":"), sort_keys=True)
+    done = {}
+    if settings.alerts_webhook and not services.redis.exists(keys.alert_sent(key, "webhook")):
+        secret = os.environ.get("IVR_API_TOKEN", "")
+        if not secret:
+            raise RuntimeError("IVR_API_TOKEN must be set to sign the alerts sent to alerts.webhook")
+        post_signed(settings.alerts_webhook, body, secret)  # raises: retried, this channel first again
+        services.redis.set(keys.alert_sent(key, "webhook"), "1", ex=SENT_FOR)
+        done["webhook"] = True
+    if settings.alerts_sms and not services.redis.exists(keys.alert_sent(key, "sms")):
+        line = settings.lines.get(details.get("line", ""), settings.default_line)
+        text = TEXTS[kind].format(case=case or "-", **{k: details.get(k, "-") for k in ("kind", "queue", "deadline",
+                                                                                          "caller")})
+        rest().messages.create(to=settings.alerts_sms, from_=line.number, body=text)
+        services.redis.set(keys.alert_sent(key, "sms"), "1", ex=SENT_FOR)
+        done["sms"] = True
+    if case:
+        publish(services, kind, case, key, **details)
+    return done
+
+
+def send_portal_link(to: str, line_number: str, language: str, case: str, reason: str) -> str:
+    """Text the customer portal's address to the number that called (a refused caller who asked for it)."""
+    from twilio.base.exceptions import TwilioRestException
+
+    from ivr.voice import prompts
+
+    ctx = context()
+    settings = ctx.services.settings
+    line = settings.lines.get(line_number, settings.default_line)
+    language = language if language in line.languages else line.first_language
+    speaker = ctx.catalogs.speaker(line.region, language)
+    if reason == "case_closed" and case:
+        body = speaker.text(prompts.PORTAL_SMS_CLOSED_CASE, case=case, portal=settings.portal)
+    else:
+        body = speaker.text(prompts.PORTAL_SMS_NEW_CASE, portal=settings.portal)
+    try:
+        message = rest().messages.create(to=to, from_=line.number, body=body)
+    except TwilioRestException as error:
+        if 400 <= error.status < 500 and error.status != 429:
+            log.warning("the portal link could not be texted (Twilio answered %s): not retried", error.status)
+            return "refused"
+        raise
+    return message.sid
