@@ -47,7 +47,7 @@ def alert(kind: str, case: str, key: str, details: dict) -> dict:
         services.redis.set(keys.alert_sent(key, "sms"), "1", ex=SENT_FOR)
         done["sms"] = True
     if case:
-        publish(services, kind, case, key, **details)
+        publish(services, kind, case, key, alert=details)
     return done
 
 

@@ -45,7 +45,7 @@ class Outbox:
         self._publish = client.register_script(_PUBLISH)
         self._unlock = client.register_script(_LOCK_RELEASE)
 
-    def publish(self, kind: str, case: str, key: str, **data) -> dict | None:
+    def publish(self, kind: str, case: str, key: str, /, **data) -> dict | None:
         """Append one event about a case, once for `key` however often it is published; return it, or None."""
         event = {"version": EVENT_VERSION, "type": kind, "case": case, "at": round(time.time(), 3), "id": key,
                  "data": data}

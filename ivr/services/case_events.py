@@ -4,7 +4,7 @@ from __future__ import annotations
 from ivr.wiring import Services
 
 
-def publish(services: Services, kind: str, case: str, key: str, **data) -> bool:
+def publish(services: Services, kind: str, case: str, key: str, /, **data) -> bool:
     """Publish an event about a case once per `key`, and have a worker deliver it; return whether it is new."""
     from workers.case_system import deliver_events
     from workers.queues import CASE_SYSTEM

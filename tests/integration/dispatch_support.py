@@ -50,6 +50,7 @@ CASES = [
     {"number": "02000004", "account": "tiny", "type": "technical", "severity": 4, "status": "open", "engineer": None},
     # emil's case
     {"number": "03000002", "account": "acme", "type": "technical", "severity": 2, "status": "open", "engineer": "emil"},
+    {"number": "06000001", "account": "acme", "type": "technical", "severity": 2, "status": "closed", "engineer": None},
     # basic: phones on weekdays 08:00-20:00 only
     {"number": "05000002", "account": "slow", "type": "technical", "severity": 2, "status": "open", "engineer": None},
 ]
