@@ -123,3 +123,27 @@ def test_the_dispatch_latency_benchmark_runs_end_to_end():
                            "--servers", "1", "--workers", "1"], capture_output=True, text=True, timeout=180, cwd=root)
     assert done.returncode == 0, done.stderr[-3000:]
     assert re.search(r"caller joins -> offer REST request received: median [0-9.]+ ms", done.stdout), done.stdout
+
+
+def test_a_caller_who_asked_for_a_callback_is_called_back_when_an_engineer_is_free(site):
+    site.start({"accounts": ACCOUNTS, "engineers": [engineer("anna")],
+                "cases": [case("01000003", 3), case("01000001", 1)]})
+    later, sooner = "CA" + "6" * 32, "CA" + "7" * 32
+    site.join(later, "01000003", server=0)
+    wait = site.join(sooner, "01000001", server=1)
+    # The caller with the earlier deadline asks for a callback: the key, the number read back, confirmed.
+    caller = site.caller(sooner, QueueSid=QUEUE_SID, QueuePosition=1, QueueTime=20)
+    asked = site.post(wait.replace("/voice/wait", "/voice/queue-key"), dict(caller, Digits="1"))
+    assert " ".join(caller["From"]) in asked.text
+    left = site.post(wait.replace("/voice/wait", "/voice/queue-confirm"), dict(caller, Digits="1"))
+    assert "<Leave" in left.text
+    done = site.post(wait.replace("/voice/wait", "/voice/queue-result"), dict(caller, QueueResult="leave"))
+    assert done.status_code == 200
+
+    site.presence("anna", "available")
+    [offer] = site.api.wait_for("/Calls.json", timeout=5)
+    assert offer_case(offer) == "01000001"  # the callback keeps its place ahead of the later deadline
+    assert "<Conference" in site.answer(offer, "CA" + "e" * 32)
+    [customer] = site.api.wait_for(lambda r: r.path.endswith("/Calls.json") and r["To"] == caller["From"], timeout=10)
+    assert customer["From"] == "+442079460100"
+    assert site.api.requests("/Members/") == []
