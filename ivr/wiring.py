@@ -6,6 +6,8 @@ Nothing connects until it is first used.
 """
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -28,6 +30,14 @@ from .adapters.waiting import Waiting
 from .config import Settings
 
 
+def job_name(ident: str) -> str:
+    """Return a job id RQ accepts (letters, digits, `_` and `-`), distinct for distinct inputs."""
+    safe = re.sub(r"[^A-Za-z0-9_-]", "_", ident)
+    if safe == ident and len(ident) <= 120:
+        return ident
+    return f"{safe[:100]}-{hashlib.sha1(ident.encode()).hexdigest()[:12]}"
+
+
 class Jobs:
     """The background work queues (RQ, JSON-serialized): one job per id, however often the same work is asked for."""
 
@@ -43,7 +53,8 @@ class Jobs:
 
         Jobs time out and are retried with backoff (`workers.queues`) unless told otherwise.
         """
-        options.setdefault("job_timeout", queues.JOB_TIMEOUT)
+        job_id = job_name(job_id)
+        options.setdefault("job_timeout", queues.timeout(queue))
         options.setdefault("retry", queues.RETRY)
         target = self.queues[queue]
         try:

@@ -25,5 +25,14 @@ SERIALIZER = JSONSerializer
 JOB_TIMEOUT = 60
 """Seconds a job may run: REST requests have a 10 s timeout and a few retries."""
 
+TIMEOUTS = {CASE_SYSTEM: 25}
+"""Shorter for event delivery: one POST (10 s at most) a job and a little room, so the case's delivery lock
+(`workers.case_system.LOCK_SECONDS`) and RQ's count of a killed worker's job (timeout + 60 s) free it soon."""
+
+
+def timeout(queue: str) -> int:
+    """Return the seconds a job on a queue may run."""
+    return TIMEOUTS.get(queue, JOB_TIMEOUT)
+
 RETRY = Retry(max=5, interval=[2, 10, 30, 120, 600])
 """Retries of a job that raised (a worker killed mid-job counts too): soon, then further apart."""

@@ -456,7 +456,9 @@ def worker(runtime: Runtime, burst: bool, demo: bool, no_dispatch: bool) -> None
     try:
         SimpleWorker([Queue(name, connection=connection, serializer=SERIALIZER) for name in QUEUES],
                      connection=connection, serializer=SERIALIZER,
-                     maintenance_interval=MAINTENANCE_INTERVAL).work(burst=burst, with_scheduler=True)
+                     maintenance_interval=MAINTENANCE_INTERVAL,
+                     # An idle worker checks for a killed worker's jobs only between waits of worker_ttl - 15 s.
+                     worker_ttl=MAINTENANCE_INTERVAL + 15).work(burst=burst, with_scheduler=True)
     finally:
         if stop is not None:
             stop.set()

@@ -11,5 +11,7 @@ def publish(services: Services, kind: str, case: str, key: str, /, **data) -> bo
 
     event = services.outbox.publish(kind, case, key, **data)
     if event is not None and services.outbox.delivering:
-        services.jobs.once(deliver_events, case, job_id=f"deliver-{case}", queue=CASE_SYSTEM)
+        # One job per event (RQ keeps a finished job's id for a while: a job per case would swallow the next
+        # event's); the case's delivery lock keeps them in order whichever job sends them.
+        services.jobs.once(deliver_events, case, job_id=f"deliver-{case}-{key}", queue=CASE_SYSTEM)
     return event is not None

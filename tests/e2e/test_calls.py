@@ -257,8 +257,10 @@ def test_three_bad_case_numbers_are_each_answered_before_the_refusal(servers, ph
     assert call.outcome["reason"] == "case_not_found"
     assert call.paths.count("/voice/case") == 3
     heard = texts(call.heard)
-    # welcome, 2 menu options, then: ask, unknown (read back), ask, malformed, ask, (silence) refusal
-    assert len(heard) == 9, heard
+    # welcome, 2 menu options, then: ask, unknown (read back), ask, malformed, ask, (silence) refusal, and the
+    # offer of the portal's address by SMS
+    assert len(heard) == 10, heard
+    assert "text message" in heard[9]
     assert spaced("99999999") in heard[4]
     assert heard[4] != heard[6]
     assert heard[3] == heard[5] == heard[7], "the case number is asked for again after each"
