@@ -265,8 +265,9 @@ class Offers:
                                    decision.plan, decision.severity))
         return found + self.callbacks(queues)
 
-    def callbacks(self, queues: list[str]) -> list[Candidate]:
-        """Return the pending callbacks of the queues, in line with the waiting callers by their deadlines."""
+    def callbacks(self, queues: list[str], *, offered_too: bool = False) -> list[Candidate]:
+        """Return the pending callbacks of the queues, in line with the waiting callers by their deadlines
+        (those being offered now too, for what staff see)."""
         pipe = self.redis.pipeline(transaction=False)
         for queue in queues:
             pipe.zrange(keys.pending(queue), 0, -1)
@@ -282,7 +283,7 @@ class Offers:
         found = []
         for i, sid in enumerate(sids):
             data, offered, missed = results[3 * i:3 * i + 3]
-            if offered or data.get("state") != "pending":
+            if (offered and not offered_too) or data.get("state") != "pending":
                 continue
             try:
                 deadline = datetime.fromisoformat(data["deadline"])

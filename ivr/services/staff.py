@@ -40,7 +40,7 @@ def waiting_in_order(services: Services, now: datetime | None = None) -> list[Wa
             found[sid] = (d.plan, d.severity, "call")
             callers.append(WaitingCaller(sid, d.queue, d.deadline, datetime.fromtimestamp(joined, UTC), d.case,
                                          d.preferred))
-    for candidate in services.offers.callbacks(queues):
+    for candidate in services.offers.callbacks(queues, offered_too=True):
         found[candidate.caller.sid] = (candidate.plan, candidate.severity, "callback")
         callers.append(candidate.caller)
     presences = services.store.presences({c.preferred for c in callers if c.preferred})

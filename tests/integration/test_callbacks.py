@@ -39,6 +39,8 @@ def test_a_callback_keeps_its_place_and_the_customer_is_called_back_once_the_eng
     world.services.store.set_presence("anna", "available")
     [offer] = world.dispatch()
     assert offer.call == early and offer.kind == "callback"
+    # Staff still see it in line while it is being offered, as they see a caller on the line.
+    assert [r.call_sid for r in waiting_in_order(world.services)] == [early, late]
     [rung] = world.offers()
     assert rung["To"].startswith("client:anna?") and "case=02000004" in rung["To"]
     engineer = world.engineer_answers(rung)
