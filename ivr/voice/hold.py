@@ -27,19 +27,37 @@ CHORDS = (
 )
 
 
+CROSSFADE = 0.4
+"""Seconds over which one chord hands over to the next, at equal power: the level never dips between chords."""
+
+EDGE = 0.05
+"""Seconds of fade at the clip's very start and end, so it starts and stops without a click."""
+
+LEVEL = 40
+"""Peak of the chord's average wave, of 127 (8-bit): well above the line's noise, far from clipping."""
+
+
+def _chord_value(index: int, n: int) -> float:
+    chord = CHORDS[index % len(CHORDS)]
+    return sum(math.sin(2 * math.pi * f * n / RATE) for f in chord) / len(chord)
+
+
 @cache
 def hold_clip() -> bytes:
-    """Return an 8-bit mono WAV of gentle chords, each fading in and out, built once per process."""
+    """Return an 8-bit mono WAV of gentle chords at a steady level, built once per process."""
     frames = bytearray()
-    per_chord = RATE * CHORD_SECONDS
-    for index in range(HOLD_SECONDS // CHORD_SECONDS):
-        chord = CHORDS[index % len(CHORDS)]
-        steps = [2 * math.pi * f / RATE for f in chord]
-        for n in range(per_chord):
-            # A raised-sine envelope: no clicks where one chord meets the next.
-            envelope = math.sin(math.pi * n / per_chord) ** 2
-            value = sum(math.sin(step * n) for step in steps) / len(steps)
-            frames.append(128 + round(24 * envelope * value))  # unsigned 8-bit, silence at 128
+    chords = HOLD_SECONDS // CHORD_SECONDS
+    per_chord, fade, edge = RATE * CHORD_SECONDS, int(RATE * CROSSFADE), int(RATE * EDGE)
+    total = per_chord * chords
+    for n in range(total):
+        index, local = divmod(n, per_chord)
+        value = _chord_value(index, n)
+        if local >= per_chord - fade and index + 1 < chords:
+            # Equal-power crossfade (cos² + sin² = 1): the next chord rises as this one falls.
+            x = (local - (per_chord - fade)) / fade * math.pi / 2
+            value = math.cos(x) * value + math.sin(x) * _chord_value(index + 1, n)
+        gain = min(1.0, n / edge, (total - 1 - n) / edge)
+        frames.append(128 + round(LEVEL * gain * value))  # unsigned 8-bit, silence at 128
     buffer = io.BytesIO()
     with wave.open(buffer, "wb") as out:
         out.setnchannels(1)
