@@ -38,19 +38,25 @@ def incoming():
 
 @bp.post("/voice/language")
 def choose():
-    """Take the menu key: a valid one picks the language; silence or a second wrong one, the first."""
+    """Take the menu key: a valid one picks the language. A wrong key (said in every language of the menu) or
+    silence plays the menu once more; after that the call goes on in the line's first language, saying so."""
     line = current_line()
     attempt = number_param("attempt", 1, 1, MENU_ATTEMPTS)
     digits = request.form.get("Digits", "") if not param("silent") else ""
-    choice = None
     keys = {str(key): lang for key, lang in enumerate(line.languages, start=1)}
+    response = VoiceResponse()
     if digits in keys:
-        choice = keys[digits]
-    elif digits and attempt < MENU_ATTEMPTS:
-        response = VoiceResponse()
-        first = speaker(line, line.first_language)
-        say(response, first, first.text(prompts.LANGUAGE_NOT_OFFERED))
+        language = keys[digits]
+    elif attempt < MENU_ATTEMPTS:
+        if digits:
+            # Whoever pressed it may not understand the first language: each hears it in their own.
+            for lang in line.languages:
+                voice = speaker(line, lang)
+                say(response, voice, voice.text(prompts.LANGUAGE_NOT_OFFERED))
         return twiml(menu(response, line, attempt + 1))
-    language = choice or line.first_language
+    else:
+        language = line.first_language
+        voice = speaker(line, language)
+        say(response, voice, voice.text(prompts.CONTINUING_IN_LANGUAGE))
     services().calls.update(param("CallSid"), event="language", language=language)
-    return twiml(ask_case(VoiceResponse(), line, language, attempt=1))
+    return twiml(ask_case(response, line, language, attempt=1))

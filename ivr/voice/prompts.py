@@ -19,6 +19,9 @@ def NP_(singular: str, plural: str) -> tuple[str, str]:
 LANGUAGE_OPTION = N_("For English, press %(key)s.")
 WELCOME = N_("Thank you for calling technical support.")
 LANGUAGE_NOT_OFFERED = N_("Sorry, that key is not one of the choices.")
+# TRANSLATORS: said when the caller chose no language twice and the call goes on in this catalog's language.
+# Name YOUR language, e.g. German "Wir machen auf Deutsch weiter."
+CONTINUING_IN_LANGUAGE = N_("We will continue in English.")
 
 ASK_CASE = N_("Please enter your eight-digit case number on the keypad, or say it digit by digit.")
 CASE_MALFORMED = N_("Sorry, a case number has eight digits.")

@@ -135,9 +135,10 @@ def choose_language(twilio: Twilio, sid: str, line: str, key: int | None):
     root = twiml(twilio.post("/voice/incoming", call_params(sid, line, CallStatus="ringing")))
     if line == EMEA_PARTNER:  # one language: the case prompt comes straight away
         return root
-    if key is None:
-        url = root.find("Redirect").text
-        return twiml(twilio.post(url, call_params(sid, line)))
+    if key is None:  # silence plays the menu once more; silence again goes on in the first language
+        again = twiml(twilio.post(root.find("Redirect").text, call_params(sid, line)))
+        assert gather_of(again) is not None and path_of(gather_of(again).get("action")) == "/voice/language"
+        return twiml(twilio.post(again.find("Redirect").text, call_params(sid, line)))
     return twiml(twilio.post(gather_of(root).get("action"), call_params(sid, line, Digits=str(key))))
 
 
@@ -441,6 +442,7 @@ def test_no_key_at_the_menu_means_the_first_language(twilio, sid, services):
     prompt = choose_language(twilio, sid, EMEA, None)
 
     gather = gather_of(prompt)
+    assert prompt.find("Say").text == "We will continue in English."
     assert path_of(gather.get("action")) == "/voice/case"
     assert query(gather.get("action"))["lang"] == "en"
     assert gather.find("Say").text == ASK_CASE
@@ -454,8 +456,10 @@ def test_a_wrong_key_once_plays_the_menu_again(twilio, sid, services, wrong):
 
     again = twiml(twilio.post(gather_of(root).get("action"), call_params(sid, US, Digits=wrong)))
 
-    assert verbs(again) == ["Say", "Gather", "Redirect"]
-    assert again.find("Say").text == NOT_OFFERED
+    # Said in each of the menu's languages, each in its own voice: English, then Spanish on this line.
+    assert verbs(again) == ["Say", "Say", "Gather", "Redirect"]
+    assert [s.text for s in again.findall("Say")][0] == NOT_OFFERED
+    assert [s.get("language") for s in again.findall("Say")] == ["en-US", VOICES[("us", "es")].say_language]
     menu = gather_of(again)
     assert path_of(menu.get("action")) == "/voice/language"
     assert query(menu.get("action"))["attempt"] == "2"
@@ -470,7 +474,8 @@ def test_a_wrong_key_twice_means_the_first_language(twilio, sid, services):
 
     prompt = twiml(twilio.post(gather_of(again).get("action"), call_params(sid, US, Digits="9")))
 
-    assert verbs(prompt) == ["Gather", "Redirect"]
+    assert verbs(prompt) == ["Say", "Gather", "Redirect"]
+    assert prompt.find("Say").text == "We will continue in English."
     gather = gather_of(prompt)
     assert path_of(gather.get("action")) == "/voice/case"
     assert query(gather.get("action"))["lang"] == "en"

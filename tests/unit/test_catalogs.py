@@ -15,7 +15,8 @@ PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
 
 
 def all_msgids():
-    singles = [prompts.LANGUAGE_OPTION, prompts.WELCOME, prompts.LANGUAGE_NOT_OFFERED, prompts.ASK_CASE,
+    singles = [prompts.LANGUAGE_OPTION, prompts.WELCOME, prompts.LANGUAGE_NOT_OFFERED, prompts.CONTINUING_IN_LANGUAGE,
+               prompts.ASK_CASE,
                prompts.CASE_MALFORMED, prompts.CASE_NO_INPUT, prompts.CASE_UNKNOWN, prompts.CONNECTING_ENGINEER,
                prompts.ENGINEER_UNAVAILABLE, prompts.ENTERING_QUEUE, prompts.OVERFLOW_TO_ENGLISH,
                prompts.OVERFLOW_OTHER, prompts.QUEUE_NEXT, prompts.OFFER_CALLBACK, prompts.CALLBACK_RECORDED,
