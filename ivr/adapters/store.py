@@ -203,6 +203,24 @@ class Store:
         The change is kept as a `case_assigned` event for the case system; a case that gained an
         engineer meanwhile (another call, a load) keeps that one.
         """
+        def assign(data: dict) -> bool:
+            if data.get("engineer"):
+                return False
+            data["engineer"] = engineer
+            return True
+
+        def record(pipe) -> None:
+            pipe.xadd(keys.EVENTS, {"sid": call_sid, "event": "case_assigned", "case": number, "engineer": engineer,
+                                    "at": f"{time.time():.3f}"}, maxlen=keys.EVENTS_MAXLEN, approximate=True)
+
+        return bool(self._change_case(number, assign, record))
+
+    def _change_case(self, number: str, change: Callable[[dict], object], also=None):
+        """Change a stored case in one transaction: `change(data)` edits the record and returns a truthy value to
+        write it (with `also(pipe)` queued beside it); a load or API change meanwhile makes this read again.
+
+        Returns None for a case not stored, else what `change` returned.
+        """
         key = self.key("case", number)
         while True:
             with self.redis.pipeline(transaction=True) as pipe:
@@ -210,18 +228,17 @@ class Store:
                     pipe.watch(key)
                     raw = pipe.get(key)
                     if raw is None:
-                        return False
+                        return None
                     data = json.loads(raw)
-                    if data.get("engineer"):
-                        return False
-                    data["engineer"] = engineer
+                    result = change(data)
+                    if not result:
+                        return result
                     pipe.multi()
                     pipe.set(key, json.dumps(data, separators=(",", ":")))
-                    pipe.xadd(keys.EVENTS, {"sid": call_sid, "event": "case_assigned", "case": number,
-                                            "engineer": engineer, "at": f"{time.time():.3f}"},
-                              maxlen=keys.EVENTS_MAXLEN, approximate=True)
+                    if also is not None:
+                        also(pipe)
                     pipe.execute()
-                    return True
+                    return result
                 except redis.WatchError:
                     continue
 
@@ -410,24 +427,15 @@ class Store:
         if status not in CASE_STATUSES:
             raise ValueError(f"{status!r} is not one of {', '.join(CASE_STATUSES)}")
         allowed = None if only_from is None else set(only_from)
-        key = self.key("case", number)
-        while True:
-            with self.redis.pipeline(transaction=True) as pipe:
-                try:
-                    pipe.watch(key)
-                    raw = pipe.get(key)
-                    if raw is None:
-                        return None
-                    data = json.loads(raw)
-                    before = data.get("status")
-                    if before == status or (allowed is not None and before not in allowed):
-                        return before
-                    data["status"] = status
-                    pipe.multi()
-                    pipe.set(key, json.dumps(data, separators=(",", ":")))
-                    if also is not None:
-                        also(pipe)
-                    pipe.execute()
-                    return before
-                except redis.WatchError:
-                    continue
+        found: dict[str, str | None] = {}
+
+        def set_status(data: dict) -> bool:
+            found["before"] = before = data.get("status")
+            if before == status or (allowed is not None and before not in allowed):
+                return False
+            data["status"] = status
+            return True
+
+        if self._change_case(number, set_status, also) is None:
+            return None
+        return found["before"]
