@@ -84,7 +84,7 @@ class Callbacks:
 
     def ahead(self, queue: str, deadline: float) -> int:
         """Return how many pending callbacks come before a deadline: callers hear them in their position."""
-        return self.redis.zcount(keys.pending(queue), "-inf", f"({deadline}")
+        return self.redis.zcount(keys.pending(queue), "-inf", f"({deadline!r}")
 
     def retry_later(self, sid: str, at: float) -> int:
         """Count an unanswered attempt and put the callback back in line from `at`; return the attempts made."""

@@ -410,13 +410,6 @@ class Offers:
 
     # -- what staff see -----------------------------------------------------------------------------
 
-    def engaged(self, engineers: list[str]) -> dict[str, bool]:
-        """Return whether each engineer is engaged by an offer, a call or its wrap-up."""
-        if not engineers:
-            return {}
-        values = self.redis.mget([keys.engaged(e) for e in engineers])
-        return {e: v is not None for e, v in zip(engineers, values, strict=True)}
-
     def current(self, engineer: str) -> dict | None:
         """Return what engages an engineer now (an offer, a direct call, a wrap-up), with its case, or None."""
         value = self.redis.get(keys.engaged(engineer))

@@ -69,9 +69,6 @@ class Outbox:
     def pending(self, case: str) -> list[dict]:
         return [json.loads(e) for e in self.redis.lrange(keys.outbox(case), 0, -1)]
 
-    def cases_pending(self) -> set[str]:
-        return set(self.redis.smembers(keys.OUTBOX_CASES))
-
     def head(self, case: str) -> str | None:
         """Return the oldest undelivered event of a case, as the JSON text to send."""
         return self.redis.lindex(keys.outbox(case), 0)

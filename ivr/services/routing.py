@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from ivr.adapters.call_state import CallState
 from ivr.adapters.store import Store
 from ivr.adapters.waiting import Waiting, parse_queue_entry
-from routing import CaseFile, Decision, Enqueue, Line, Policy, Staffing, customer_timezone, queue_name, route
+from routing import CaseFile, Decision, Enqueue, Line, Policy, Refused, Staffing, customer_timezone, queue_name, route
 from routing.records import CASE_NUMBER
 
 ANSWERED = frozenset({"completed", "answered"})
@@ -36,6 +36,18 @@ def route_call(store: Store, policy: Policy, number: str, line: Line, language: 
     zone = customer_timezone(case_file, line) if case_file else ZoneInfo(line.timezone)
     decision = route(case_file, line, language, when(zone), policy, staffing)
     return Routed(case_file, decision)
+
+
+def at_opening(store: Store, policy: Policy, number: str, line: Line, language: str, now: datetime,
+               call: str = "") -> tuple[datetime, Enqueue] | None:
+    """Return when phones open for a case refused outside hours now, and the queue it would get then (with
+    that moment's deadline); None when it is not refused for hours now, or would not be queued then."""
+    refused = route_call(store, policy, number, line, language, lambda _zone: now, call).decision
+    if not (isinstance(refused, Refused) and refused.reason == "outside_hours" and refused.next_open):
+        return None
+    opening = refused.next_open
+    routed = route_call(store, policy, number, line, language, lambda _zone: opening, call).decision
+    return (opening, routed) if isinstance(routed, Enqueue) else None
 
 
 def requeue_unanswered(calls: CallState, waiting: Waiting, sid: str, status: str) -> Enqueue | None:

@@ -10,7 +10,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from ivr.adapters.offers import RING_GRACE
 from ivr.adapters.store import dial_token
 from ivr.adapters.waiting import parse_queue_entry, queue_entry
-from ivr.services.routing import route_call
+from ivr.services.routing import at_opening, route_call
 from workers import send_portal_link
 from workers.queues import CALLBACKS
 from routing import Enqueue, Refused
@@ -111,20 +111,18 @@ def later():
     if request.form.get("Digits") != CALLBACK_LATER_KEY or not number or not case:
         response.hangup()
         return twiml(response)
-    moment = now()
-    refused = route_call(svc.store, svc.settings.policy, case, line, language, lambda _zone: moment, sid).decision
-    opening = refused.next_open if isinstance(refused, Refused) and refused.reason == "outside_hours" else None
-    routed = (route_call(svc.store, svc.settings.policy, case, line, language, lambda _zone: opening, sid).decision
-              if opening else None)
-    if not isinstance(routed, Enqueue):
+    found = at_opening(svc.store, svc.settings.policy, case, line, language, now(), sid)
+    if found is None:
         # Open again meanwhile, or no longer eligible: nothing honest to promise.
         say(response, voice, voice.text(prompts.QUEUE_FAILED, portal=svc.settings.portal))
         response.hangup()
         return twiml(response)
+    opening, routed = found
     svc.callbacks.confirm(sid, queue=routed.queue, deadline_ts=routed.deadline.timestamp(), reason="outside_hours",
-                          number=number, caller=request.form.get("From", ""), not_before=opening.timestamp(), case=case, line=line.number,
-                          language=language, plan=routed.plan, severity=routed.severity,
-                          deadline=routed.deadline.isoformat(), joined=f"{opening.timestamp():.3f}")
+                          number=number, caller=request.form.get("From", ""), not_before=opening.timestamp(),
+                          case=case, line=line.number, language=language, plan=routed.plan,
+                          severity=routed.severity, deadline=routed.deadline.isoformat(),
+                          joined=f"{opening.timestamp():.3f}")
     say(response, voice, voice.text(prompts.OUTSIDE_HOURS_CALLBACK_RECORDED, number=spaced_digits(number),
                                     case=spaced_digits(case), when=voice.when(opening)))
     response.hangup()

@@ -98,8 +98,13 @@ def _callers_ahead(queue: str, sid: str) -> int:
     A caller Redis does not know (queued by the fail-safe answer) or a failing Redis falls back
     to Twilio's own position.
     """
+    svc = services()
     try:
-        ahead = services().waiting.ahead(queue, sid)
+        ahead = svc.waiting.ahead(queue, sid)
+        deadline = svc.waiting.deadline(queue, sid) if ahead is not None else None
+        if deadline is not None:
+            # Pending callbacks keep their place in line: one due earlier is served first too.
+            ahead += svc.callbacks.ahead(queue, deadline)
     except redis.RedisError as error:
         log.error("redis error reading the position of %s: %s", sid, error)
         ahead = None

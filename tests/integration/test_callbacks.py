@@ -26,9 +26,11 @@ def ask_for_callback(world, sid: str, wait_url: str):
 def test_a_callback_keeps_its_place_and_the_customer_is_called_back_once_the_engineer_takes_it(world):
     early, late = "CAcallback00000000000000000000001", "CAholding000000000000000000000002"
     early_wait = world.queue(early, "02000004")  # premium: 30 minutes
-    world.queue(late, "01000003")  # production severity 3: 6 hours
+    late_wait = world.queue(late, "01000003")  # production severity 3: 6 hours
     deadline = world.services.waiting.deadline(DE, early)
     done = ask_for_callback(world, early, early_wait)
+    # The caller still holding hears the callback counted ahead of them: it keeps its place.
+    assert GERMAN.plural(prompts.QUEUE_AHEAD, 1) in spoken(world.hold(late, late_wait))
     assert spoken(done) == de(prompts.CALLBACK_CONFIRMED, case="0 2 0 0 0 0 0 4", number=" ".join(CALLER))
     assert world.services.waiting.callers(DE) == [late]
     assert world.services.callbacks.pending(DE) == [early]
