@@ -30,8 +30,12 @@ class ConfigError(Exception):
 
 DEFAULTS: dict = {
     "default_line": "+18005550100",
+    # Named in the greeting ("Thank you for calling Contoso technical support").
+    "company": "Contoso",
     "portal": "support.example.com",
     "email": "support@example.com",
+    # Where a customer whose maintenance has expired is sent to renew it: an e-mail address or a phone number.
+    "renewals": "renewals@example.com",
     "regions": {
         "us": {"name": "United States", "languages": ["en", "es"], "timezone": "America/New_York", "holidays": "US"},
         "ca": {"name": "Canada", "languages": ["en", "fr"], "timezone": "America/Toronto", "holidays": "CA"},
@@ -46,7 +50,7 @@ DEFAULTS: dict = {
         {"number": "+18885550101", "region": "ca", "audience": "customer"},
         {"number": "+442079460100", "region": "emea", "audience": "customer"},
         {"number": "+442079460199", "region": "emea", "audience": "partner", "languages": ["en"]},
-        {"number": "+61255500100", "region": "apac", "audience": "customer"},
+        {"number": "+6518005550100", "region": "apac", "audience": "customer"},
         {"number": "+5511555500100", "region": "latam", "audience": "customer"},
     ],
     "plans": {
@@ -133,6 +137,8 @@ class Settings:
     policy: Policy
     portal: str
     email: str
+    company: str
+    renewals: str
     dial_timeout: int
     max_wait: int
     state_ttl: int
@@ -316,7 +322,7 @@ def build_settings(raw: dict, source: str = "built-in defaults") -> Settings:
         # A caller's state must outlive the longest wait, or the queue webhooks lose the call.
         raise ConfigError("calls.state_ttl", f"{numbers['state_ttl']} must be greater than queue.max_wait "
                           f"({numbers['max_wait']}): a waiting caller's state would expire", source)
-    for key in ("portal", "email"):
+    for key in ("portal", "email", "company", "renewals"):
         if not isinstance(raw[key], str) or not raw[key]:
             raise ConfigError(key, "must be a non-empty string", source)
 
@@ -324,9 +330,12 @@ def build_settings(raw: dict, source: str = "built-in defaults") -> Settings:
         regions=regions,
         lines=lines,
         default_line=lines[default],
-        policy=Policy(plans=plans, holiday_countries={c: r.holidays for c, r in regions.items()}, overflow=dict(raw["overflow"])),
+        policy=Policy(plans=plans, holiday_countries={c: r.holidays for c, r in regions.items()},
+                      overflow=dict(raw["overflow"]), holidays=raw["holidays"]),
         portal=raw["portal"],
         email=raw["email"],
+        company=raw["company"],
+        renewals=raw["renewals"],
         dial_timeout=numbers["timeout"],
         max_wait=numbers["max_wait"],
         state_ttl=numbers["state_ttl"],

@@ -36,7 +36,8 @@ def route(
     tz = customer_timezone(case_file, line)
 
     def refuse(reason: str, **details) -> Refused:
-        return Refused(reason, case=case.number, plan=plan_name, timezone=tz.key, **details)
+        return Refused(reason, case=case.number, plan=plan_name, timezone=tz.key,
+                       account_zone=bool(account.timezone), **details)
 
     if not plan.phone:
         return refuse("no_phone_support")
@@ -47,7 +48,7 @@ def route(
         return refuse("general_inquiry")
     if case.status not in OPEN_STATUSES:
         return refuse("case_closed")
-    is_holiday = policy.holiday_check(line.region)
+    is_holiday = policy.holiday_check(line.region, account.country)
     if not plan.hours.is_open(now, tz, is_holiday):
         return refuse("outside_hours", next_open=plan.hours.next_open(now, tz, is_holiday))
 
@@ -79,7 +80,7 @@ def route(
     if preferred and case_file.presence == "available":
         return DialEngineer(
             engineer=engineer.id,
-            name=engineer.name,
+            name=engineer.name_in(language),
             client=engineer.client,
             phone=engineer.phone,
             case=case.number,

@@ -22,6 +22,8 @@ class Refused:
     plan: str | None = None
     next_open: datetime | None = None
     timezone: str | None = None
+    account_zone: bool = False
+    """Whether `timezone` is the account's own: if not, it is the line's and must be named to the caller."""
 
     kind = "refused"
 
@@ -47,6 +49,7 @@ class Enqueue:
 class DialEngineer:
     engineer: str
     name: str
+    """The engineer's name as the caller's language says it."""
     client: str | None
     phone: str | None
     case: str

@@ -28,6 +28,8 @@ class Account:
     partner: bool = False
     maintenance_expires: date | None = None
     timezone: str | None = None
+    country: str | None = None
+    """ISO 3166 code whose public holidays close the account's business-hours plan (else the line's)."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,12 @@ class Engineer:
     client: str | None = None
     phone: str | None = None
     active: bool = True
+    spoken_name: Mapping[str, str] = field(default_factory=dict)
+    """How a language's voice should say the name (e.g. its katakana reading), by language code."""
+
+    def name_in(self, language: str) -> str:
+        """Return the name as the voice of a language should say it."""
+        return self.spoken_name.get(language) or self.name
 
     def serves(self, region: str, language: str) -> bool:
         """Tell whether the engineer takes calls in this language from this region."""

@@ -15,7 +15,12 @@ class Policy:
     """Region code to the ISO country whose public holidays close business-hours plans."""
     overflow: Mapping[str, str] = field(default_factory=dict)
     """Queue nobody can serve now to the queue its callers go to instead."""
+    holidays: bool = True
+    """Whether public holidays close business-hours plans at all (an account's own country included)."""
 
-    def holiday_check(self, region: str):
-        country = self.holiday_countries.get(region)
+    def holiday_check(self, region: str, country: str | None = None):
+        """Return the holiday check for a call: the account's country when it has one, else the line's region's."""
+        if not self.holidays:
+            return no_holidays
+        country = country or self.holiday_countries.get(region)
         return holiday_calendar(country) if country else no_holidays

@@ -7,21 +7,25 @@ import unicodedata
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import holidays as holiday_data
 
 from .model import CASE_STATUSES, CASE_TYPES, LANGUAGES, SEVERITIES, Account, Case, Engineer
 from .plans import PLAN_NAMES
 
 SECTIONS = ("accounts", "engineers", "cases")
 FIELDS = {
-    "accounts": ("id", "name", "plan", "partner", "maintenance_expires", "timezone"),
-    "engineers": ("id", "name", "languages", "regions", "client", "phone", "active"),
+    "accounts": ("id", "name", "plan", "partner", "maintenance_expires", "timezone", "country"),
+    "engineers": ("id", "name", "languages", "regions", "client", "phone", "active", "spoken_name"),
     "cases": ("number", "account", "type", "severity", "status", "engineer"),
 }
 """Every field a record may carry: any other is most likely a typo (`time_zone`) and is named."""
 
 CASE_NUMBER = re.compile(r"^[0-9]{8}\Z")  # \Z: "$" would let a trailing newline through
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}\Z")
+COUNTRY = re.compile(r"^[A-Z]{2}\Z")
 RECORD_ID = re.compile(r"^[A-Za-z0-9._@-]{1,64}\Z")
 """Account and engineer ids end up in Redis keys, URLs and HTTP headers: plain ASCII only."""
 RECORD_ID_RULE = "1 to 64 ASCII letters, digits and . _ - @"
@@ -75,6 +79,12 @@ class Directory:
 
     def __len__(self) -> int:
         return len(self.accounts) + len(self.engineers) + len(self.cases)
+
+
+@lru_cache(maxsize=1)
+def holiday_countries() -> frozenset[str]:
+    """Return the ISO codes of the countries whose public holidays the `holidays` library knows."""
+    return frozenset(holiday_data.list_supported_countries())
 
 
 def valid_timezone(name: str) -> bool:
@@ -225,9 +235,14 @@ def _account(c: _Checker) -> Account | None:
     tz = c.text("timezone", required=False)
     if tz is not None and not valid_timezone(tz):
         c.fail("timezone", f"{shown(tz)} is not an IANA time zone such as Europe/Berlin")
+    country = c.text("country", required=False, pattern=COUNTRY,
+                     hint="is not an ISO 3166 country code such as DE")
+    if country is not None and country not in holiday_countries():
+        c.fail("country", f"{shown(country)} is not a country whose public holidays are known; "
+                          "leave it out and the line's holidays apply")
     if c.errors:
         return None
-    return Account(ident, name, plan, partner, expires, tz)
+    return Account(ident, name, plan, partner, expires, tz, country)
 
 
 def _engineer(c: _Checker, regions: Collection[str]) -> Engineer | None:
@@ -241,9 +256,31 @@ def _engineer(c: _Checker, regions: Collection[str]) -> Engineer | None:
     if c.record.get("client") is None and c.record.get("phone") is None:
         c.fail("client", "an engineer needs a client identity, a phone number, or both")
     active = c.flag("active", True)
+    spoken = _spoken_name(c)
     if c.errors:
         return None
-    return Engineer(ident, name, languages, served, client, phone, active)
+    return Engineer(ident, name, languages, served, client, phone, active, spoken)
+
+
+def _spoken_name(c: _Checker) -> dict[str, str]:
+    """Return an engineer's name as each language's voice says it: {"ja": "アンナ・ウェーバー"}."""
+    value = c.get("spoken_name")
+    if value is None or value is _SAID:
+        return {}
+    if not isinstance(value, dict):
+        c.fail("spoken_name", f"{shown(value)} must be an object of language code to name, like {{\"ja\": \"アンナ\"}}")
+        return {}
+    spoken = {}
+    for language, name in value.items():
+        if language not in LANGUAGES:
+            c.fail(f"spoken_name.{unquoted(str(language))}", f"is not one of the languages {', '.join(LANGUAGES)}")
+        elif not isinstance(name, str) or not name.strip():
+            c.fail(f"spoken_name.{language}", "must be a non-empty string")
+        elif fault := name_fault(name):
+            c.fail(f"spoken_name.{language}", f"{shown(name)} {fault}")
+        else:
+            spoken[language] = name
+    return spoken
 
 
 def _case(c: _Checker, accounts: Collection[str], engineers: Collection[str]) -> Case | None:

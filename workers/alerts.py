@@ -51,6 +51,10 @@ def alert(kind: str, case: str, key: str, details: dict) -> dict:
     return done
 
 
+NEEDS_A_CASE = frozenset({"case_not_found", "no_case_number", "no_case", ""})
+"""Refusals whose way on is a new case on the portal (and an unknown reason: the portal is where it starts)."""
+
+
 def send_portal_link(to: str, line_number: str, language: str, case: str, reason: str) -> str:
     """Text the customer portal's address to the number that called (a refused caller who asked for it)."""
     from twilio.base.exceptions import TwilioRestException
@@ -64,8 +68,12 @@ def send_portal_link(to: str, line_number: str, language: str, case: str, reason
     speaker = ctx.catalogs.speaker(line.region, language)
     if reason == "case_closed" and case:
         body = speaker.text(prompts.PORTAL_SMS_CLOSED_CASE, case=case, portal=settings.portal)
-    else:
+    elif reason == "maintenance_expired":
+        body = speaker.text(prompts.PORTAL_SMS_RENEWAL, renewals=settings.renewals, portal=settings.portal)
+    elif reason in NEEDS_A_CASE:
         body = speaker.text(prompts.PORTAL_SMS_NEW_CASE, portal=settings.portal)
+    else:
+        body = speaker.text(prompts.PORTAL_SMS_PORTAL, portal=settings.portal)
     try:
         message = rest().messages.create(to=to, from_=line.number, body=body)
     except TwilioRestException as error:

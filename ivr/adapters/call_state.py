@@ -112,6 +112,14 @@ class CallState:
             return False
         return bool(self.redis.hsetnx(keys.call(sid), field, f"{time.time():.3f}"))
 
+    def unconfigured(self, number: str) -> int:
+        """Count a call to a number with no line of its own; return how many it has had."""
+        return int(self.redis.hincrby(keys.UNCONFIGURED, number[:32], 1))
+
+    def unconfigured_numbers(self) -> dict[str, int]:
+        """Return the numbers called that have no line of their own, with their calls."""
+        return {number: int(count) for number, count in self.redis.hgetall(keys.UNCONFIGURED).items()}
+
     def claim_daily_sms(self, number: str) -> bool:
         """Claim today's one text message to a number; False when it already had one today (UTC)."""
         day = time.strftime("%Y-%m-%d", time.gmtime())

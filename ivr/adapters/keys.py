@@ -34,6 +34,7 @@
 | `ivr:outbox-cases` | set: cases with undelivered events | the cases in `ivr:outbox:*` |
 | `ivr:outbox-seen:<key>` | string: an event already published (idempotency) | TTL 30 days |
 | `ivr:outbox-lock:<case>` | string: the worker delivering a case's events | TTL 120 s |
+| `ivr:unconfigured-numbers` | hash: a called number no line is configured for → calls it had | the numbers Twilio sends (signed) to this service |
 | `ivr:sms-sent:<number>:<day>` | string: the portal link texted to a number that day | TTL one day |
 | `ivr:alert:<key>:<channel>` | string: an alert delivered on a channel (webhook, sms) | TTL 30 days |
 | `ivr:sla-alerted:<CallSid>` | string: a breach already alerted for a caller or callback | TTL 14 days |
@@ -55,6 +56,9 @@ EVENTS_MAXLEN = 100_000
 CALLBACKS = PREFIX + "callbacks"
 CALLBACKS_MAXLEN = 10_000
 """Callback requests kept (approximately); far more than a day of callers asking to be called back."""
+
+UNCONFIGURED = PREFIX + "unconfigured-numbers"
+"""Calls answered on the default line because the number called has no line of its own."""
 
 PRESENCE_SINCE = PREFIX + "presence-since"
 PRESENCE_LOG = PREFIX + "presence-log"

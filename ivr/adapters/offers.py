@@ -441,10 +441,12 @@ class Offers:
 
     # -- what the webhooks learn about a waiting call ------------------------------------------------
 
-    def heard(self, sid: str, queue_sid: str, line: str, ttl: int) -> bool:
-        """Record that a waiting call asked for its hold music, with its queue's QueueSid; True the first time."""
+    def heard(self, sid: str, queue_sid: str, line: str, ttl: int) -> int:
+        """Record that a waiting call asked for its hold music, with its queue's QueueSid; return how many times
+        it has (1 the first time)."""
         pipe = self.redis.pipeline(transaction=True)
         pipe.hset(keys.call(sid), mapping={"heard": f"{time.time():.3f}", "line": line})
         pipe.hsetnx(keys.call(sid), "queue_sid", queue_sid)
+        pipe.hincrby(keys.call(sid), "announcements", 1)
         pipe.expire(keys.call(sid), ttl)
-        return bool(pipe.execute()[1])
+        return int(pipe.execute()[2])

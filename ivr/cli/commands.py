@@ -104,11 +104,19 @@ def lines(runtime: Runtime, as_json: bool) -> None:
     ]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
+    else:
+        for row in rows:
+            mark = " (default)" if row["default"] else ""
+            click.echo(f"{row['number']:<16} {row['region']:<6} {row['audience']:<9} "
+                       f"{' '.join(row['languages']):<20} {row['timezone']}{mark}")
+    try:
+        unconfigured = runtime.services().calls.unconfigured_numbers()
+    except redis.RedisError as error:  # the lines are configuration: listing them needs no Redis
+        click.echo(f"note: calls to unconfigured numbers not checked ({error})", err=True)
         return
-    for row in rows:
-        mark = " (default)" if row["default"] else ""
-        click.echo(f"{row['number']:<16} {row['region']:<6} {row['audience']:<9} "
-                   f"{' '.join(row['languages']):<20} {row['timezone']}{mark}")
+    for number, count in sorted(unconfigured.items(), key=lambda item: -item[1]):
+        click.echo(f"warning: {number} is called ({count} call(s)) but has no line: answered on the default line "
+                   f"{settings.default_line.number}", err=True)
 
 
 @main.command()
@@ -375,7 +383,8 @@ def call(runtime: Runtime, to: str, caller: str, press: str, at: str | None, url
             reply = session.post(absolute, data=params, headers=headers, timeout=10)
             return reply.status_code, reply.text, reply.headers
 
-        simulator = CallSimulator(url, token, send, at)
+        # A real server: the call is a rehearsal, offered to no engineer and leaving nothing behind.
+        simulator = CallSimulator(url, token, send, at, rehearsal=True)
     else:
         from ivr.app import build
 

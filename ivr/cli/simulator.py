@@ -9,7 +9,10 @@ from urllib.parse import unquote, urljoin
 
 from twilio.request_validator import RequestValidator
 
-from ivr.voice.twiml import OUTCOME_HEADER
+from ivr.voice.twiml import OUTCOME_HEADER, REHEARSAL_FIELD
+
+STATUS_URL = "voice/status"
+"""Where Twilio sends a call's status callbacks (configured on the number, as the README says)."""
 
 MAX_STEPS = 40
 """Webhooks one simulated call may make: a flow that needs more is a loop."""
@@ -21,9 +24,11 @@ class CallResult:
     whisper: list[dict] = field(default_factory=list)
     outcome: dict = field(default_factory=lambda: {"kind": "hangup", "target": None, "reason": None})
     requests: list[tuple[str, int]] = field(default_factory=list)
+    hold: list[str] = field(default_factory=list)
+    """The TwiML of each hold announcement (the wait URL's answer), as received."""
 
     def as_json(self) -> dict:
-        return {"heard": self.heard, "outcome": self.outcome, "whisper": self.whisper}
+        return {"heard": self.heard, "outcome": self.outcome, "whisper": self.whisper, "hold": self.hold}
 
 
 class LoopError(RuntimeError):
@@ -37,27 +42,43 @@ def parse_presses(text: str) -> list[str]:
 
 class CallSimulator:
     def __init__(self, base_url: str, token: str, send_raw: Callable[[str, dict, dict], tuple[int, str, dict]],
-                 at: str | None = None):
+                 at: str | None = None, rehearsal: bool = False):
         self.base = base_url.rstrip("/") + "/"
         self.validator = RequestValidator(token)
         self.send_raw = send_raw
         self.at = at
+        self.rehearsal = rehearsal
 
     def post(self, url: str, params: dict) -> tuple[int, str, dict]:
         absolute = urljoin(self.base, url)
         params = {k: str(v) for k, v in params.items()}
         if self.at:
             params["IvrAt"] = self.at
+        if self.rehearsal:
+            params[REHEARSAL_FIELD] = "1"
         signature = self.validator.compute_signature(absolute, params)
         return self.send_raw(absolute, params, {"X-Twilio-Signature": signature})
 
     def call(self, to: str, caller: str, presses: list[str]) -> CallResult:
-        """Place one call and follow it to its end; return what the caller heard and where it went."""
+        """Place one call and follow it to its end; return what the caller heard and where it went.
+
+        The call ends as Twilio ends one, with the callbacks it sends: a caller still in a queue hangs
+        up (the queue's action), and the status callback reports the call completed, so the service
+        keeps no waiting caller or claim for it.
+        """
         result = CallResult()
         sid = "CA" + secrets.token_hex(16)
         base = {"CallSid": sid, "AccountSid": "AC" + "0" * 32, "From": caller, "To": to, "Caller": caller,
                 "Called": to, "Direction": "inbound", "CallStatus": "in-progress", "ApiVersion": "2010-04-01"}
-        presses = list(presses)
+        self._queue_action = None
+        try:
+            return self._play(base, list(presses), result)
+        finally:
+            if self._queue_action:
+                self.post(self._queue_action, dict(base, QueueResult="hangup", QueueTime="5"))
+            self.post(STATUS_URL, dict(base, CallStatus="completed", CallDuration="30"))
+
+    def _play(self, base: dict, presses: list[str], result: CallResult) -> CallResult:
         url, params = "voice/incoming", dict(base, CallStatus="ringing")
         for _ in range(MAX_STEPS):
             status, body, headers = self.post(url, params)
@@ -140,6 +161,8 @@ class CallSimulator:
     def _enqueue(self, verb, base, presses, result: CallResult):
         queue = (verb.text or "").strip()
         result.outcome = {"kind": "queue", "target": queue, "reason": "queue"}
+        # Until the caller leaves, hanging up ends the wait: Twilio then requests the queue's action.
+        self._queue_action = verb.get("action")
         wait = verb.get("waitUrl")
         if not wait:
             return None
@@ -147,6 +170,7 @@ class CallSimulator:
                                                AvgQueueTime="0", CurrentQueueSize="1"))
         if status != 200:
             return None
+        result.hold.append(body)
         left = False
         for node in ET.fromstring(body):
             if node.tag == "Say":
@@ -171,5 +195,6 @@ class CallSimulator:
                 left = True
         if left and verb.get("action"):
             result.outcome = {"kind": "hangup", "target": queue, "reason": "callback"}
+            self._queue_action = None  # the wait ended with <Leave>: its result is that, not a hang-up
             return verb.get("action"), dict(base, QueueResult="leave", QueueTime="5")
         return None

@@ -38,7 +38,8 @@ def whisper():
     if routed is None:
         log.warning("no routed case for the whisper of call %s", param("call"))
         return twiml(response)  # bridged without a whisper rather than not at all
-    say(response, voice, voice.text(prompts.WHISPER, case=spaced_digits(routed.case),
+    engineer = state.get("engineer_name") or state.get("engineer", "")
+    say(response, voice, voice.text(prompts.WHISPER, engineer=engineer, case=spaced_digits(routed.case),
                                     plan=voice.plan_name(routed.plan), severity=str(routed.severity),
                                     language=voice.language_name(language)))
     return twiml(response)

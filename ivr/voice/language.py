@@ -1,14 +1,19 @@
 """The call's first step: which line was called and which language the caller wants."""
 from __future__ import annotations
 
+import logging
+
 from flask import Blueprint, request, url_for
 from twilio.twiml.voice_response import VoiceResponse
+
+from routing.lines import normalize_number
 
 from . import prompts
 from .twiml import (GATHER_TIMEOUT, MENU_ATTEMPTS, ask_case, current_line, number_param, param, say, services,
                     speaker, twiml)
 
 bp = Blueprint("language", __name__)
+log = logging.getLogger(__name__)
 
 
 def menu(response: VoiceResponse, line, attempt: int) -> VoiceResponse:
@@ -22,15 +27,32 @@ def menu(response: VoiceResponse, line, attempt: int) -> VoiceResponse:
     return response
 
 
+def greeting(line) -> str:
+    """Return the welcome naming the company and the line: partners are greeted as partners."""
+    voice = speaker(line, line.first_language)
+    if line.audience == "partner":
+        msgid = prompts.WELCOME_PARTNER
+    else:
+        msgid = prompts.WELCOME_REGION.get(line.region, prompts.WELCOME)
+    return voice.text(msgid, company=services().settings.company)
+
+
 @bp.post("/voice/incoming")
 def incoming():
     """Answer a new call: welcome, then the language menu (or the case prompt on one-language lines)."""
     line = current_line()
-    services().calls.update(param("CallSid"), event="incoming", line=line.number,
-                            caller=request.form.get("From", ""), called=request.form.get("To", ""))
+    called = request.form.get("To", "")
+    svc = services()
+    svc.calls.update(param("CallSid"), event="incoming", line=line.number,
+                     caller=request.form.get("From", ""), called=called)
+    if normalize_number(called) not in svc.settings.lines and not param("line"):
+        # Answered all the same, on the default line; but a number nobody configured must be noticed.
+        count = svc.calls.unconfigured(normalize_number(called) or "(none)")
+        log.warning("call %s to %r, which has no line configured: answered on the default line %s "
+                    "(%d call(s) to it so far; see `ivr lines`)", param("CallSid"), called, line.number, count)
     response = VoiceResponse()
     first = speaker(line, line.first_language)
-    say(response, first, first.text(prompts.WELCOME))
+    say(response, first, greeting(line))
     if len(line.languages) == 1:
         return twiml(ask_case(response, line, line.first_language, attempt=1))
     return twiml(menu(response, line, attempt=1))

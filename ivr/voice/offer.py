@@ -55,8 +55,13 @@ def _meet(response: VoiceResponse, offer: Offer) -> VoiceResponse:
 
 
 def _whisper(voice: Speaker, offer: Offer) -> str:
-    msgid = prompts.CALLBACK_WHISPER if offer.kind == "callback" else prompts.WHISPER
-    return voice.text(msgid, case=spaced_digits(offer.case), plan=voice.plan_name(offer.plan),
+    """Return what the engineer hears before taking the offer: who it is for, the case, and the caller's language."""
+    if offer.kind == "callback":
+        return voice.text(prompts.CALLBACK_WHISPER, case=spaced_digits(offer.case), plan=voice.plan_name(offer.plan),
+                          severity=offer.severity, language=voice.language_name(offer.language))
+    engineer = services().store.engineer(offer.engineer)
+    name = engineer.name_in(voice.language) if engineer else offer.engineer
+    return voice.text(prompts.WHISPER, engineer=name, case=spaced_digits(offer.case), plan=voice.plan_name(offer.plan),
                       severity=offer.severity, language=voice.language_name(offer.language))
 
 

@@ -16,7 +16,7 @@ from .numbers import callable_number, national_number
 
 from . import prompts
 from .speech import spaced_digits
-from .twiml import current_language, current_line, number_param, param, say, services, speaker, twiml
+from .twiml import current_language, current_line, number_param, param, rehearsal, say, services, speaker, twiml
 
 bp = Blueprint("queue", __name__)
 log = logging.getLogger(__name__)
@@ -29,6 +29,10 @@ CALLBACK_KEY = "1"
 
 MANAGER_KEY = "9"
 """The key a waiting caller presses to ask for the duty manager (offered when alerts are configured)."""
+
+CALLBACK_OFFER_EVERY = 3
+"""The callback is offered at the first announcement and every third after it (and at every one past the
+longest wait): a caller who chose to hold is not asked again each minute."""
 
 MAX_TYPED_DIGITS = 15
 """The most digits a keyed-in callback number may have (E.164's limit)."""
@@ -48,10 +52,12 @@ def wait():
     settings = services().settings
     response = VoiceResponse()
     waited = number_param("QueueTime", 0, 0, 10**9)
-    if waited >= settings.max_wait:
+    long_wait = waited >= settings.max_wait
+    if long_wait:
         # Past the limit the caller is offered a callback with their place kept, or holds on: never pushed out.
         say(response, voice, voice.text(prompts.LONG_WAIT))
-    _heard(param("CallSid"), line.number)
+    # A rehearsal is never heard from, so no dispatcher offers it to an engineer (the sweep removes it if left).
+    announcement = 1 if rehearsal() else _heard(param("CallSid"), line.number)
     ahead = _callers_ahead(param("queue"), param("CallSid"))
     minutes = _expected_wait(param("queue"), ahead)
     with response.gather(num_digits=1, timeout=1, action=url_for("voice.queue.key", **common), method="POST") as gather:
@@ -61,23 +67,30 @@ def wait():
             say(gather, voice, voice.plural(prompts.QUEUE_AHEAD, ahead))
         if minutes is not None:
             say(gather, voice, voice.plural(prompts.EXPECTED_WAIT, minutes))
-        say(gather, voice, voice.text(prompts.OFFER_CALLBACK, key=CALLBACK_KEY))
+        if long_wait or announcement % CALLBACK_OFFER_EVERY == 1:
+            say(gather, voice, voice.text(prompts.OFFER_CALLBACK, key=CALLBACK_KEY))
         if settings.alerts_webhook or settings.alerts_sms:  # only when someone can be told
             say(gather, voice, voice.text(prompts.OFFER_MANAGER, key=MANAGER_KEY))
         gather.play(settings.hold_music or url_for("audio.hold_audio", _external=True))
     return twiml(response)
 
 
-def _heard(sid: str, line: str) -> None:
-    """Note that the call is still holding, and its QueueSid; the first time, wake the dispatcher for it."""
+def _heard(sid: str, line: str) -> int:
+    """Note that the call is still holding, and its QueueSid; the first time, wake the dispatcher for it.
+
+    Return which announcement this is (1 for the first; 1 too when Redis cannot say).
+    """
     svc = services()
     queue_sid = request.form.get("QueueSid", "")
     try:
-        if svc.offers.heard(sid, queue_sid, line, svc.settings.state_ttl):
+        count = svc.offers.heard(sid, queue_sid, line, svc.settings.state_ttl)
+        if count == 1:
             svc.offers.wake()
+        return count
     except redis.RedisError as error:
         # Holding goes on; the sweep sweeps a call never heard from, so the next request must land.
         log.error("redis error noting that %s is holding: %s", sid, error)
+        return 1
 
 
 def _expected_wait(queue: str, ahead: int) -> int | None:
@@ -144,7 +157,9 @@ def _ask_for_manager(response: VoiceResponse, line, language: str, common: dict)
     state = svc.calls.get(sid)
     case = state.get("case", "")
     if case and (settings.alerts_webhook or settings.alerts_sms):
-        if svc.calls.update_once(sid, "manager_requested"):
+        if rehearsal():
+            log.info("rehearsal call %s: the duty manager is not told", sid)
+        elif svc.calls.update_once(sid, "manager_requested"):
             details = {"queue": param("queue"), "caller": request.form.get("From", ""), "line": line.number,
                        "language": language, "sid": sid}
             svc.jobs.once(alert, "manager_requested", case, f"manager:{sid}", details, job_id=f"manager-{sid}",
@@ -235,7 +250,8 @@ def result():
         response.hangup()
         return twiml(response)
     if callback:
-        case, number = state.get("case", ""), spaced_digits(state.get("callback_number", ""))
+        case = state.get("case", "")
+        number = spaced_digits(state.get("callback_number") or state.get("callback_proposed", ""))
         if not case:  # never a sentence with an empty case number
             text = voice.text(prompts.CALLBACK_CONFIRMED_NO_CASE, number=number)
         elif outcome == "queue-full":
@@ -256,6 +272,9 @@ def _pending_callback(svc, sid: str, state: dict[str, str], line, language: str,
     if decision is None:  # queued by the fail-safe answer: no case and no deadline to keep a place with
         return False
     caller = request.form.get("From") or request.form.get("Caller") or ""
+    if rehearsal():
+        log.info("rehearsal call %s: its callback request is not recorded", sid)
+        return True
     return svc.callbacks.confirm(
         sid, queue=decision.queue, deadline_ts=decision.deadline.timestamp(),
         reason="queue_full" if outcome == "queue-full" else None, number=callable_number(caller) or "", caller=caller,

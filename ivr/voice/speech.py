@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import datetime
+from datetime import datetime, time
 from functools import cached_property
 from importlib import resources
 
 from babel import Locale
-from babel.dates import format_datetime, format_time, get_datetime_format, match_skeleton
+from babel.dates import (format_date, format_time, get_datetime_format, get_relative_name,
+                         get_timezone_location, match_skeleton)
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
@@ -31,6 +32,49 @@ def compile_catalog(language: str) -> Translations:
     write_mo(buffer, catalog)
     buffer.seek(0)
     return Translations(buffer, domain="messages")
+
+
+# Where spoken times differ from CLDR's written forms. CLDR supplies every name, am/pm marker and
+# "at" connective not listed here. Keys, each optional:
+#   clock     skeletons or patterns for a whole hour and for hour with minutes; default ("H", "Hm")
+#   at        "{1} at {0}" where CLDR has no atTime (relative) pattern or its one is not what is said
+#   at_one    the same for one o'clock, which some languages say in the singular
+#   relative  the same after "today"/"tomorrow", where that differs from `at`
+#   on        how a weekday is said as "on Monday": one pattern, or seven from Monday
+#   case      a (suffix, replacement) putting the weekday in the case `on` governs
+#   close     end an appositive date ("Monday, 7 December") with a comma before the time
+_SPEECH: dict[str, dict] = {
+    # English says "8 AM" even where it writes 08:00 (en-GB, en-SG).
+    "en": {"clock": ("h", "hm")},
+    # German says a time with its "Uhr" ("8:30 Uhr", acht Uhr dreißig); CLDR writes 08:30. Weekdays
+    # take "am", and the date is an apposition closed by a comma ("am Montag, 7. Dezember, um 8 Uhr").
+    "de": {"clock": ("H", "H:mm 'Uhr'"), "on": "am {0}", "close": True},
+    # French says "8 h", "8 h 30" ("huit heures trente"); fr-FR's written 08:00 is not said.
+    "fr": {"clock": ("H 'h'", "H 'h' mm")},
+    # CLDR has no Spanish atTime pattern; "a las 8", but "a la 1". Weekdays take the article,
+    # and the appositive date is closed by a comma, as in de, pt and ru.
+    "es": {"at": "{1} a las {0}", "at_one": "{1} a la {0}", "on": "el {0}", "close": True},
+    # CLDR's "alle ore 8" is bureaucratic; one says "alle 8", and "all'1" (all'una).
+    "it": {"at": "{1} alle {0}", "at_one": "{1} all’{0}"},
+    # Brazilian "8h", "8h30"; "à 1h" is singular; weekdays -feira are feminine, sábado/domingo not.
+    "pt": {"clock": ("H'h'", "H'h'mm"), "at_one": "{1} à {0}",
+           "on": ("na {0}",) * 5 + ("no {0}",) * 2, "close": True},
+    # "в 8:00" is how Russian announces hours. "в" takes the accusative (среда -> в среду)
+    # and becomes "во" before вторник.
+    "ru": {"clock": ("Hm", "Hm"), "on": ("в {0}", "во {0}") + ("в {0}",) * 5, "case": ("а", "у"),
+           "close": True},
+    # Spoken Japanese uses 午前/午後 and 8時30分, not 8:30; no space between words; "明日午前8時"
+    # but "月曜日の午前8時".
+    "ja": {"clock": ("h", "aK時mm分"), "at": "{1}の{0}", "relative": "{1}{0}"},
+    # Spoken Chinese counts hours with 点 (时 is written) and says 8点30分; CLDR's flexible day
+    # periods (B) give 晚上8点 and 中午12点 where am/pm would say 下午. No spaces between words.
+    "zh": {"clock": ("Bh点", "Bh点mm分"), "at": "{1}{0}"},
+}
+
+
+def _spoken(text: str) -> str:
+    """Return text with CLDR's (narrow) no-break spaces made plain: typography means nothing aloud."""
+    return text.replace("\u202f", " ").replace("\xa0", " ")
 
 
 class Catalogs:
@@ -72,12 +116,59 @@ class Speaker:
         pattern = str(skeletons[match_skeleton("MMMMEEEEd", skeletons)].pattern)
         return re.sub(r"E+|c+", "EEEE", pattern)
 
-    def when(self, moment: datetime) -> str:
-        """Say a local date and time as this language does, e.g. 'Monday, November 30, 8:00 AM'."""
-        date_text = format_datetime(moment, self._date_pattern, tzinfo=moment.tzinfo, locale=self.locale)
-        time_text = format_time(moment, "short", tzinfo=moment.tzinfo, locale=self.locale)
-        pattern = get_datetime_format("full", locale=self.locale).replace("'", "")
-        return pattern.replace("{0}", time_text).replace("{1}", date_text)
+    @property
+    def _speech(self) -> dict:
+        return _SPEECH.get(self.language, {})
+
+    def clock(self, t: time) -> str:
+        """Say a time of day as this language speaks it, e.g. '8 AM', '8 Uhr', '8 h 30'."""
+        whole, minutes = self._speech.get("clock", ("H", "Hm"))
+        form = whole if t.minute == 0 else minutes
+        skeletons = self.locale.datetime_skeletons
+        pattern = skeletons[form].pattern if form in skeletons else form
+        # Speech never zero-pads the hour: "08 Uhr" is written, "8 Uhr" is said.
+        pattern = re.sub(r"HH|hh|KK|kk", lambda m: m[0][0], pattern)
+        return _spoken(format_time(t.replace(tzinfo=None), pattern, locale=self.locale))
+
+    def _on(self, moment: datetime) -> tuple[str, str]:
+        """Return the weekday as CLDR writes it and as said for "on that day"."""
+        weekday = format_date(moment, "EEEE", locale=self.locale)
+        said = weekday
+        suffix, replacement = self._speech.get("case", ("", ""))
+        if suffix and said.endswith(suffix):
+            said = said[: -len(suffix)] + replacement
+        on = self._speech.get("on", "{0}")
+        return weekday, (on if isinstance(on, str) else on[moment.weekday()]).format(said)
+
+    def when(self, moment: datetime, now: datetime | None = None) -> str:
+        """Say when something happens, e.g. 'tomorrow at 8 AM', 'am Montag um 8 Uhr'."""
+        # Without `now` the moment counts as today's; callers that know the time should pass it.
+        now = moment if now is None else now
+        if moment.tzinfo is not None and now.tzinfo is not None:
+            now = now.astimezone(moment.tzinfo)
+        days = (moment.date() - now.date()).days
+        speech = self._speech
+        relative = get_relative_name("day", days, locale=self.locale) if days in (0, 1) else None
+        dated = not relative and not 2 <= days <= 6
+        if relative:
+            day = relative
+        else:
+            weekday, day = self._on(moment)
+            if dated:
+                day = format_date(moment, self._date_pattern, locale=self.locale).replace(weekday, day, 1)
+        pattern = ((speech.get("at_one") if moment.hour == 1 else None)
+                   or (speech.get("relative") if relative else None)
+                   or speech.get("at")
+                   or self.locale.datetime_formats_relative.get("full")
+                   or get_datetime_format("full", locale=self.locale))
+        pattern = str(pattern).replace("'", "")
+        if dated and speech.get("close"):
+            pattern = pattern.replace("{1}", "{1},", 1)
+        return _spoken(pattern.format(self.clock(moment.time()), day))
+
+    def zone_city(self, zone: str) -> str:
+        """Name an IANA zone by its city in this language, for "8 AM London time"."""
+        return get_timezone_location(zone, locale=self.locale, return_city=True)
 
     def language_name(self, language: str) -> str:
         return Locale.parse(language).get_language_name(self.locale) or language

@@ -11,7 +11,7 @@ from ivr.adapters.store import dial_token
 from workers import record_call
 
 from .failsafe import WAIT_STEPS, failsafe, fallback_response
-from .twiml import current_language, current_line, param, services, twiml
+from .twiml import current_language, current_line, param, rehearsal, services, twiml
 
 bp = Blueprint("status", __name__)
 log = logging.getLogger(__name__)
@@ -34,6 +34,8 @@ def status():
         svc.offers.release(state["engineer"], dial_token(sid), svc.settings.wrap_up)
     # Only a caller still waiting leaves here: how a wait ended (bridged, leave…) is never overwritten.
     svc.waiting.leave(sid, state.get("queue"), "call_" + call_status, only_if_waiting=True)
+    if rehearsal():
+        return "", 204  # `ivr call --url`: the call is cleaned up, but no record counts it
     # One job per call however often Twilio repeats the callback; its arguments never change.
     job_id = "record-" + re.sub(r"[^A-Za-z0-9_-]", "_", sid)[:100]
     # A little later, so the queue result or dial result Twilio may still send is in the record.

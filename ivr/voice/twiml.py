@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime, time
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from flask import Response, current_app, request, url_for
 from twilio.twiml.voice_response import VoiceResponse
@@ -13,14 +15,25 @@ from routing import DialEngineer, Enqueue, Line, Refused
 from . import prompts
 from .numbers import callable_number
 from .speech import Speaker, spaced_digits
-
-PORTAL_LINK_KEY = "1"
-"""The key a caller refused for a missing or closed case presses to get the portal's address by SMS."""
-
-PORTAL_LINK_REASONS = frozenset({"case_not_found", "case_closed"})
+from .spoken_numbers import SPEECH_HINTS
 
 CALLBACK_LATER_KEY = "1"
 """The key a caller refused outside hours presses for a callback when phones open."""
+
+REPEAT_KEY = "*"
+"""The key a refused caller presses to hear the refusal again."""
+
+REFUSAL_REPEATS = 2
+"""Times a refusal may be heard again: enough to write the portal's address down, never a loop."""
+
+NO_CASE_KEY = "*"
+"""The key a caller without a case number presses at the case prompt to hear what to do instead."""
+
+CONFIRM_KEYS = {"1": True, "2": False}
+"""Keys answering the read-back of a spoken case number: 1 yes, 2 no."""
+
+CALL_REFUSALS = ("no_case_number", "no_case")
+"""Refusals the call itself decides before routing: no case number heard, or the caller has none."""
 
 CASE_ATTEMPTS = 3
 """Tries a caller gets to give a case number before being told how to open one."""
@@ -58,6 +71,16 @@ def twiml(answer: VoiceResponse | Answer) -> Response:
         # Percent-encoded: an HTTP header carries Latin-1 at best, and no line breaks at all.
         reply.headers[OUTCOME_HEADER] = quote(answer.outcome, safe=":@")
     return reply
+
+
+REHEARSAL_FIELD = "IvrRehearsal"
+"""The signed form field `ivr call --url` sets (Twilio never does): a rehearsal call is answered as any call,
+but is never offered to an engineer, and leaves no callback, text message, alert or call record behind."""
+
+
+def rehearsal() -> bool:
+    """Tell whether this request belongs to a rehearsal call from `ivr call --url`."""
+    return request.form.get(REHEARSAL_FIELD) == "1"
 
 
 def param(name: str) -> str:
@@ -117,10 +140,12 @@ def case_digits(raw: str) -> str:
 _WIDE_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
 
 
-def ask_case(response: VoiceResponse, line: Line, language: str, attempt: int) -> VoiceResponse:
-    """Ask for the case number by keypad or speech; silence comes back as a counted attempt."""
+def case_gather(response: VoiceResponse, line: Line, language: str, attempt: int, text: str,
+                silent: dict | None = None) -> VoiceResponse:
+    """Listen for a case number, keyed or said, after a sentence; silence comes back as a counted attempt."""
     voice = speaker(line, language)
     action = url_for("voice.case.number", line=line.number, lang=language, attempt=attempt)
+    # "*" is taken as a digit, not as finishOnKey: a finish key pressed first is not reported to the action.
     with response.gather(
         input="dtmf speech",
         num_digits=8,
@@ -128,33 +153,86 @@ def ask_case(response: VoiceResponse, line: Line, language: str, attempt: int) -
         timeout=GATHER_TIMEOUT,
         speech_timeout="auto",
         language=voice.voice.gather_language,
+        hints=SPEECH_HINTS[language],
         action=action,
         method="POST",
     ) as gather:
-        say(gather, voice, voice.text(prompts.ASK_CASE))
-    response.redirect(url_for("voice.case.number", line=line.number, lang=language, attempt=attempt, silent=1), method="POST")
+        say(gather, voice, text)
+    response.redirect(url_for("voice.case.number", line=line.number, lang=language, attempt=attempt, silent=1,
+                              **(silent or {})), method="POST")
     return response
 
 
-def refuse(response: VoiceResponse, line: Line, language: str, decision: Refused) -> Answer:
-    """Tell the caller why phone support is refused and what to do instead, then hang up."""
+def ask_case(response: VoiceResponse, line: Line, language: str, attempt: int) -> VoiceResponse:
+    """Ask for the case number: the first time with where to find it and what to do without one."""
     voice = speaker(line, language)
+    return case_gather(response, line, language, attempt,
+                       voice.text(prompts.ASK_CASE if attempt == 1 else prompts.ASK_CASE_AGAIN))
+
+
+def _weekdays_only(hours) -> bool:
+    return not hours.always and hours.weekdays == frozenset(range(5))
+
+
+def refusal_sentences(voice: Speaker, decision: Refused, now: datetime) -> list[str]:
+    """Return what a refused caller hears: why, and what to do instead (portal, e-mail, hours)."""
     settings = services().settings
-    values = {"portal": settings.portal, "email": settings.email,
-              "case": spaced_digits(decision.case or ""),
-              "when": voice.when(decision.next_open) if decision.next_open else ""}
-    say(response, voice, voice.text(prompts.REFUSED[decision.reason], **values))
-    callable_ = callable_number(request.form.get("From", ""))
-    if decision.reason == "outside_hours" and decision.next_open and callable_:
-        # Phones are closed: a callback when they open, to the number calling, rather than calling again.
-        with response.gather(num_digits=1, timeout=5, method="POST",
-                             action=url_for("voice.case.later", line=line.number, lang=language)) as gather:
-            say(gather, voice, voice.text(prompts.OUTSIDE_HOURS_CALLBACK_OFFER, key=CALLBACK_LATER_KEY))
-    elif decision.reason in PORTAL_LINK_REASONS and callable_:
-        # The way on is the portal: its address by SMS, to the number calling and nowhere else.
-        with response.gather(num_digits=1, timeout=5, method="POST",
-                             action=url_for("voice.case.portal_link", line=line.number, lang=language)) as gather:
-            say(gather, voice, voice.text(prompts.PORTAL_SMS_OFFER, key=PORTAL_LINK_KEY))
+    values = {"portal": settings.portal, "email": settings.email, "case": spaced_digits(decision.case or ""),
+              "renewals": spoken_contact(settings.renewals)}
+    if decision.reason != "outside_hours" or decision.next_open is None:
+        return [voice.text(prompts.REFUSED.get(decision.reason, prompts.REFUSED["case_not_found"]), **values)]
+    zone = ZoneInfo(decision.timezone) if decision.timezone else decision.next_open.tzinfo
+    opening = decision.next_open.astimezone(zone)
+    when = voice.when(opening, now.astimezone(zone))
+    if decision.account_zone:
+        sentences = [voice.text(prompts.REFUSED["outside_hours"], when=when)]
+    else:
+        # The line's zone is not necessarily the caller's: it is named, never called "your local time".
+        sentences = [voice.text(prompts.OUTSIDE_HOURS_ZONE, when=when, city=voice.zone_city(str(zone)))]
+    plan = settings.policy.plans.get(decision.plan or "")
+    if plan is not None and _weekdays_only(plan.hours):
+        sentences.append(voice.text(prompts.PLAN_HOURS_WEEKDAYS, opens=voice.clock(plan.hours.start),
+                                    closes=voice.clock(plan.hours.end or time(0))))
+    sentences.append(voice.text(prompts.PORTAL_ANY_TIME, **values))
+    return sentences
+
+
+def spoken_contact(contact: str) -> str:
+    """Return an e-mail address as it is, a phone number digit by digit."""
+    return spaced_digits(contact) if contact.lstrip("+").replace(" ", "").isdigit() else contact
+
+
+def refusal_keys(decision: Refused, caller: str | None) -> dict[str, str]:
+    """Return the refused caller's options by key: a callback at the opening, the portal by SMS."""
+    options = {}
+    if caller and decision.reason == "outside_hours" and decision.next_open and decision.case:
+        options[CALLBACK_LATER_KEY] = "callback"
+    if caller:
+        options[str(len(options) + 1)] = "portal_link"
+    return options
+
+
+def refuse(response: VoiceResponse, line: Line, language: str, decision: Refused, now: datetime,
+           repeats: int = 0) -> Answer:
+    """Tell the caller why phone support is refused and what to do instead, offer the next steps, then hang up."""
+    voice = speaker(line, language)
+    for sentence in refusal_sentences(voice, decision, now):
+        say(response, voice, sentence)
+    options = refusal_keys(decision, callable_number(request.form.get("From", "")))
+    if options or repeats < REFUSAL_REPEATS:
+        action = url_for("voice.case.refusal", line=line.number, lang=language, reason=decision.reason,
+                         repeats=repeats)
+        with response.gather(num_digits=1, timeout=5, method="POST", action=action) as gather:
+            for key, option in options.items():
+                if option == "callback":
+                    # Phones are closed: a callback when they open, to the number calling, rather than calling again.
+                    say(gather, voice, voice.text(prompts.OUTSIDE_HOURS_CALLBACK_OFFER, key=key))
+                else:
+                    # The portal's address by SMS, to the number calling and nowhere else.
+                    say(gather, voice, voice.text(prompts.PORTAL_SMS_OFFER, key=key))
+            if repeats < REFUSAL_REPEATS:
+                say(gather, voice, voice.text(prompts.REPEAT_OFFER))
+    say(response, voice, voice.text(prompts.GOODBYE))
     response.hangup()
     return Answer(response, f"refused:{decision.reason}")
 

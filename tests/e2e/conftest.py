@@ -45,7 +45,7 @@ CALL_TIMEOUT = 30.0
 
 # SPEC §2 lines (ivr/config.py DEFAULTS) and the demo data's region digits (ivr/demo.py).
 US, CA, EMEA, EMEA_PARTNER, APAC, LATAM = (
-    "+18005550100", "+18885550101", "+442079460100", "+442079460199", "+61255500100", "+5511555500100")
+    "+18005550100", "+18885550101", "+442079460100", "+442079460199", "+6518005550100", "+5511555500100")
 LINES = {"us": US, "ca": CA, "emea": EMEA, "apac": APAC, "latam": LATAM}
 LANGUAGES = {"us": ("en", "es"), "ca": ("en", "fr"), "emea": ("en", "de", "fr", "ru", "es", "it"),
              "apac": ("en", "ja", "zh"), "latam": ("en", "es", "pt")}

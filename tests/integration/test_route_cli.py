@@ -274,7 +274,7 @@ DEFAULT_LINES = [
      "languages": ["en", "de", "fr", "ru", "es", "it"], "timezone": "Europe/London"},
     {"number": "+442079460199", "region": "emea", "audience": "partner", "languages": ["en"],
      "timezone": "Europe/London"},
-    {"number": "+61255500100", "region": "apac", "audience": "customer", "languages": ["en", "ja", "zh"],
+    {"number": "+6518005550100", "region": "apac", "audience": "customer", "languages": ["en", "ja", "zh"],
      "timezone": "Asia/Singapore"},
     {"number": "+5511555500100", "region": "latam", "audience": "customer", "languages": ["en", "es", "pt"],
      "timezone": "America/Sao_Paulo"},

@@ -31,7 +31,7 @@ LINES = {
     US: ("us", ("en", "es")),
     "+18885550101": ("ca", ("en", "fr")),
     EMEA: ("emea", ("en", "de", "fr", "ru", "es", "it")),
-    "+61255500100": ("apac", ("en", "ja", "zh")),
+    "+6518005550100": ("apac", ("en", "ja", "zh")),
     "+5511555500100": ("latam", ("en", "es", "pt")),
 }
 REGION_DIGIT = {"us": "1", "ca": "2", "emea": "3", "apac": "4", "latam": "5"}
@@ -424,7 +424,7 @@ def test_a_menu_key_picks_that_language_for_the_rest_of_the_call(twilio, sid, se
     ("+18885550101", 1, "en-CA"),  # spoken in US English (no en-CA voice), heard as Canadian English
     ("+18885550101", 2, "fr-CA"),
     (US, 2, "es-US"),
-    ("+61255500100", 3, "cmn-Hans-CN"),  # Mandarin: <Say> is cmn-CN, recognition cmn-Hans-CN
+    ("+6518005550100", 3, "cmn-Hans-CN"),  # Mandarin: <Say> is cmn-CN, recognition cmn-Hans-CN
     ("+5511555500100", 3, "pt-BR"),
 ])
 def test_the_case_prompt_listens_for_speech_in_the_callers_language_and_accent(twilio, sid, line, key,
@@ -1081,7 +1081,7 @@ def test_a_progress_status_leaves_the_waiting_caller_in_place(twilio, sid, servi
     (EMEA, "emea-en", "en-GB"),
     (EMEA_PARTNER, "emea-en", "en-GB"),
     (US, "us-en", "en-US"),
-    ("+61255500100", "apac-en", "en-AU"),
+    ("+6518005550100", "apac-en", "en-AU"),
     ("+19995550000", "us-en", "en-US"),  # not configured: the default line
     ("", "us-en", "en-US"),
 ])

@@ -27,9 +27,14 @@ def all_msgids():
                prompts.CALLBACK_CONFIRMED_NO_CASE, prompts.QUEUE_FULL_CALLBACK, prompts.OUTSIDE_HOURS_CALLBACK_OFFER,
                prompts.OUTSIDE_HOURS_CALLBACK_RECORDED, prompts.CALLBACK_GREETING, prompts.CALLBACK_WHISPER,
                prompts.CALLBACK_NO_ANSWER, prompts.PORTAL_SMS_OFFER, prompts.PORTAL_SMS_SENT,
-               prompts.PORTAL_SMS_ALREADY_SENT, prompts.OFFER_MANAGER, prompts.MANAGER_REQUESTED]
-    texted = [prompts.CASE_CANCELLED_SMS, prompts.PORTAL_SMS_NEW_CASE, prompts.PORTAL_SMS_CLOSED_CASE]
-    return singles + texted + list(prompts.REFUSED.values()) + list(prompts.PLAN_NAMES.values())
+               prompts.PORTAL_SMS_ALREADY_SENT, prompts.OFFER_MANAGER, prompts.MANAGER_REQUESTED,
+               prompts.WELCOME_PARTNER, prompts.ASK_CASE_AGAIN, prompts.CASE_READ_BACK, prompts.CASE_CLOSED_TRY_ANOTHER,
+               prompts.OUTSIDE_HOURS_ZONE, prompts.PLAN_HOURS_WEEKDAYS, prompts.PORTAL_ANY_TIME, prompts.REPEAT_OFFER,
+               prompts.GOODBYE]
+    texted = [prompts.CASE_CANCELLED_SMS, prompts.PORTAL_SMS_NEW_CASE, prompts.PORTAL_SMS_CLOSED_CASE,
+              prompts.PORTAL_SMS_PORTAL, prompts.PORTAL_SMS_RENEWAL]
+    return (singles + texted + list(prompts.WELCOME_REGION.values()) + list(prompts.REFUSED.values())
+            + list(prompts.PLAN_NAMES.values()))
 
 
 def catalog(language):
@@ -75,7 +80,8 @@ def test_translations_are_not_left_in_english(language):
 
 VALUES = {"key": 3, "case": "0 7 1 2 3 4 5 6", "portal": "support.example.com", "email": "support@example.com",
           "engineer": "Anna Weber", "plan": "Premium", "severity": 2, "language": "Deutsch",
-          "number": "+ 4 4 2 0 7 9 4 6 0 1 0 0"}
+          "number": "+ 4 4 2 0 7 9 4 6 0 1 0 0", "company": "Contoso", "renewals": "renewals@example.com",
+          "city": "London", "opens": "8 AM", "closes": "5 PM"}
 
 
 @pytest.mark.parametrize("region,language", sorted(VOICES))

@@ -410,8 +410,8 @@ def test_a_huge_value_is_shortened_in_its_message():
 
 
 @pytest.mark.parametrize(("section", "typo", "expected"), [
-    ("accounts", "time_zone", "id, name, plan, partner, maintenance_expires, timezone"),
-    ("engineers", "langauges", "id, name, languages, regions, client, phone, active"),
+    ("accounts", "time_zone", "id, name, plan, partner, maintenance_expires, timezone, country"),
+    ("engineers", "langauges", "id, name, languages, regions, client, phone, active, spoken_name"),
     ("cases", "priority", "number, account, type, severity, status, engineer"),
 ])
 def test_an_unknown_field_is_named_as_an_error(section, typo, expected):
