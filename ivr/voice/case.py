@@ -14,7 +14,7 @@ from ivr.adapters.waiting import parse_queue_entry, queue_entry
 from ivr.services.routing import at_opening, route_call
 from workers import send_portal_link
 from workers.queues import CALLBACKS
-from routing import REFUSAL_REASONS, Enqueue, Refused
+from routing import Enqueue, Refused
 from routing.records import CASE_NUMBER
 
 from . import prompts
@@ -140,7 +140,9 @@ def take_number(response: VoiceResponse, line, language: str, sid: str, attempt:
                                      voice.text(prompts.CASE_CLOSED_TRY_ANOTHER, case=spaced_digits(digits)),
                                      silent={"closed": 1}))
         return _refused(response, line, language, sid, decision, digits)
-    if not svc.offers.engage(decision.engineer, dial_token(sid), svc.settings.dial_timeout + RING_GRACE):
+    # A rehearsal (`ivr call --url`) rings nobody, so it must not make the engineer busy either.
+    if not rehearsal() and not svc.offers.engage(decision.engineer, dial_token(sid),
+                                                 svc.settings.dial_timeout + RING_GRACE):
         # A dispatcher offered the engineer another caller a moment ago: this caller waits for them.
         decision = replace(decision.fallback, preferred=decision.engineer)
         svc.waiting.join(sid, decision, {**routed, "decision": decision.kind, "reason": "engineer_engaged"})
@@ -174,19 +176,29 @@ def _try_again(response: VoiceResponse, line, language: str, sid: str, attempt: 
 
 
 def _refused(response: VoiceResponse, line, language: str, sid: str, decision: Refused, case: str):
-    services().calls.decide(sid, decision="refused", reason=decision.reason, case=case or decision.case or "")
+    # Kept whole, so the caller hears the same refusal again, and acts on it, even if phones opened meanwhile.
+    services().calls.decide(sid, decision="refused", reason=decision.reason, case=case or decision.case or "",
+                            plan=decision.plan or "", timezone=decision.timezone or "",
+                            account_zone="1" if decision.account_zone else "",
+                            next_open=decision.next_open.isoformat() if decision.next_open else "")
     return twiml(refuse(response, line, language, decision, now()))
 
 
-def _refusal_again(sid: str, reason: str, line, language: str) -> Refused:
-    """Return the refusal a caller heard, to say again or act on: routed anew when routing gave it."""
-    svc = services()
-    case = svc.calls.get(sid).get("case", "")
-    if reason in REFUSAL_REASONS and reason != "case_not_found" and case:
-        decision = route_call(svc.store, svc.settings.policy, case, line, language, lambda _zone: now(), sid).decision
-        if isinstance(decision, Refused):
-            return decision
-    return Refused(reason if reason in prompts.REFUSED else "case_not_found", case=case or None)
+def _refusal_again(sid: str, reason: str) -> Refused:
+    """Return the refusal a caller heard, as the call's state keeps it, to say again or act on."""
+    state = services().calls.get(sid)
+    if state.get("decision") == "refused" and state.get("reason") in prompts.REFUSED:
+        try:
+            next_open = datetime.fromisoformat(state["next_open"]) if state.get("next_open") else None
+        except ValueError:
+            next_open = None
+        if state["reason"] != "outside_hours" or next_open is not None:
+            return Refused(state["reason"], case=state.get("case") or None, plan=state.get("plan") or None,
+                           next_open=next_open, timezone=state.get("timezone") or None,
+                           account_zone=state.get("account_zone") == "1")
+    # The state expired or was lost: what the URL says, with nothing to promise about hours.
+    fallback = reason if reason in prompts.REFUSED and reason != "outside_hours" else "case_not_found"
+    return Refused(fallback, case=state.get("case") or None)
 
 
 @bp.post("/voice/refusal")
@@ -199,7 +211,7 @@ def refusal():
     response = VoiceResponse()
     repeats = number_param("repeats", REFUSAL_REPEATS, 0, REFUSAL_REPEATS)
     key = request.form.get("Digits") or ""
-    decision = _refusal_again(sid, param("reason"), line, language)
+    decision = _refusal_again(sid, param("reason"))
     if key == REPEAT_KEY and repeats < REFUSAL_REPEATS:
         return twiml(refuse(response, line, language, decision, now(), repeats + 1))
     number = callable_number(request.form.get("From", ""))

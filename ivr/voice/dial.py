@@ -15,7 +15,7 @@ from ivr.services.routing import ANSWERED, requeue_unanswered
 from . import prompts
 from .failsafe import failsafe
 from .speech import spaced_digits
-from .twiml import current_language, current_line, enqueue, param, say, services, speaker, twiml
+from .twiml import current_language, current_line, enqueue, param, rehearsal, say, services, speaker, twiml
 
 bp = Blueprint("dial", __name__)
 log = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ def whisper():
     # The caller's call state holds the case; its CallSid is in our own URL.
     state = services().calls.get(param("call"))
     routed = parse_queue_entry(state.get("fallback"))
-    if state.get("engineer"):
+    if state.get("engineer") and not rehearsal():
         # Answered: the engineer stays busy for the conversation, not just the ringing.
         services().offers.extend(state["engineer"], dial_token(param("call")), services().settings.state_ttl)
         services().calls.update(param("call"), engineer_answered=f"{time.time():.3f}")
@@ -57,7 +57,7 @@ def result():
     if status in ANSWERED:
         try:
             state = svc.calls.update_and_get(sid, "dial_result", dial_status=status)
-            if state.get("engineer"):
+            if state.get("engineer") and not rehearsal():
                 svc.offers.release(state["engineer"], dial_token(sid), svc.settings.wrap_up)
         except redis.RedisError as error:
             log.error("redis error recording dial result of %s: %s", sid, error)  # the call is over anyway

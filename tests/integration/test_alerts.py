@@ -24,9 +24,16 @@ def alerted(redis_url, twilio_api, webhook_receiver, monkeypatch):
         yield world
 
 
+def refused_for_closed_case(world, params: dict):
+    """Give a closed case's number, then say nothing when asked for another: the refusal's TwiML."""
+    asked = twiml(world.post(CASE_URL, params))
+    assert de(prompts.CASE_CLOSED_TRY_ANOTHER, case="0 6 0 0 0 0 0 1") in spoken(asked)
+    return twiml(world.post(asked.find("Redirect").text, {k: v for k, v in params.items() if k != "Digits"}))
+
+
 def test_a_caller_refused_for_a_closed_case_gets_the_portal_link_by_sms_once_a_day(world):
     sid = "CAclosed00000000000000000000000001"
-    root = twiml(world.post(CASE_URL, call_params(sid, Digits="06000001", IvrAt=WEDNESDAY_NOON)))
+    root = refused_for_closed_case(world, call_params(sid, Digits="06000001", IvrAt=WEDNESDAY_NOON))
     gather = root.find("Gather")
     assert de(prompts.PORTAL_SMS_OFFER, key="1") in spoken(gather)
     sent = twiml(world.post(gather.get("action"), call_params(sid, Digits="1")))
@@ -37,7 +44,7 @@ def test_a_caller_refused_for_a_closed_case_gets_the_portal_link_by_sms_once_a_d
     assert text["Body"] == de(prompts.PORTAL_SMS_CLOSED_CASE, case="06000001", portal=world.services.settings.portal)
     # The same number again that day: told so, nothing sent.
     again = "CAclosed00000000000000000000000002"
-    root = twiml(world.post(CASE_URL, call_params(again, Digits="06000001", IvrAt=WEDNESDAY_NOON)))
+    root = refused_for_closed_case(world, call_params(again, Digits="06000001", IvrAt=WEDNESDAY_NOON))
     told = twiml(world.post(root.find("Gather").get("action"), call_params(again, Digits="1")))
     assert spoken(told) == de(prompts.PORTAL_SMS_ALREADY_SENT)
     world.run_jobs(CALLBACKS)
@@ -47,8 +54,10 @@ def test_a_caller_refused_for_a_closed_case_gets_the_portal_link_by_sms_once_a_d
 def test_a_withheld_number_is_not_offered_the_portal_link(world):
     sid = "CAclosed00000000000000000000000003"
     params = dict(call_params(sid, Digits="06000001", IvrAt=WEDNESDAY_NOON), From="anonymous", Caller="anonymous")
-    root = twiml(world.post(CASE_URL, params))
-    assert root.find("Gather") is None
+    root = refused_for_closed_case(world, params)
+    # Only hearing it again is offered: a text message goes to the number calling or nowhere.
+    assert spoken(root.find("Gather")) == de(prompts.REPEAT_OFFER)
+    assert root.find("Hangup") is not None
 
 
 def test_the_manager_key_is_offered_only_when_someone_can_be_told(world):

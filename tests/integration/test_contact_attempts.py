@@ -73,7 +73,7 @@ def a_call(redis_url: str, case: str, ended: datetime, language_key: str = "2") 
     try:
         twiml(twilio.post("/voice/incoming", call_params(sid)))
         twiml(twilio.post("/voice/language?line=%2B442079460100&attempt=1", call_params(sid, Digits=language_key)))
-        twiml(twilio.post("/voice/case?line=%2B442079460100&lang=de&attempt=1", call_params(sid, Digits=case)))
+        twiml(twilio.post("/voice/case?line=%2B442079460100&lang=de&attempt=3", call_params(sid, Digits=case)))
     finally:
         close_app(app)
     with_records = Services.for_commands(settings_with(), redis_url)
@@ -128,7 +128,7 @@ def test_a_call_about_the_cancelled_case_hears_to_open_a_new_case_mentioning_it(
     app = build_app(redis_url, allow_at=True)
     sid = "CA" + uuid.uuid4().hex
     try:
-        root = twiml(Twilio(app).post("/voice/case?line=%2B442079460100&lang=de&attempt=1",
+        root = twiml(Twilio(app).post("/voice/case?line=%2B442079460100&lang=de&attempt=3",
                                       call_params(sid, Digits=CASE, IvrAt=at(MON, "11:00"))))
     finally:
         close_app(app)

@@ -68,7 +68,7 @@ def test_answering_joins_the_engineer_to_that_exact_caller_and_no_other(world):
     world.dispatch()
     [rung] = world.offers()
     engineer = world.engineer_answers(rung)
-    assert de(prompts.WHISPER, case="0 2 0 0 0 0 0 4", plan=GERMAN.plan_name("premium"), severity="4",
+    assert de(prompts.WHISPER, engineer=world.services.store.engineer("anna").name, case="0 2 0 0 0 0 0 4", plan=GERMAN.plan_name("premium"), severity="4",
               language=GERMAN.language_name("de")) in spoken(engineer)
     conference = engineer.find("Dial/Conference")
     assert conference is not None and conference.get("endConferenceOnExit") == "true"

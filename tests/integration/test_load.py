@@ -201,7 +201,7 @@ BAD_RECORDS = [
     # Issue 6, item 10: a typo'd field used to be ignored, leaving the account without a time zone.
     pytest.param("accounts", {"id": "tokyo", "plan": "basic", "time_zone": "Asia/Tokyo"},
                  "accounts[10] (tokyo): time_zone: unknown field; expected one of id, name, plan, partner, "
-                 "maintenance_expires, timezone", id="account-unknown-field"),
+                 "maintenance_expires, timezone, country", id="account-unknown-field"),
 ]
 
 
@@ -543,9 +543,9 @@ def test_lenient_loads_a_document_with_unknown_fields_and_warns_of_each(ivr, red
     assert result.exit_code == 0, result.output
     assert result.stderr.splitlines() == [
         f"warning: {path}: accounts[0] (acme): time_zone: unknown field, ignored; expected one of id, name, plan, "
-        "partner, maintenance_expires, timezone",
+        "partner, maintenance_expires, timezone, country",
         f"warning: {path}: engineers[1] (bob): team: unknown field, ignored; expected one of id, name, languages, "
-        "regions, client, phone, active",
+        "regions, client, phone, active, spoken_name",
     ]
     assert result.stdout.startswith("loaded 10 accounts, 3 engineers, 18 cases;")
     with store_at(redis_url) as store:
@@ -562,7 +562,7 @@ def test_without_lenient_unknown_fields_refuse_the_document(ivr, redis_url):
     assert result.exit_code == 1
     assert error_lines(result.stderr, str(path)) == [
         "accounts[0] (acme): time_zone: unknown field; expected one of id, name, plan, partner, "
-        "maintenance_expires, timezone"]
+        "maintenance_expires, timezone, country"]
     assert "warning:" not in result.stderr
     assert dump_all(redis_url) == {}
 

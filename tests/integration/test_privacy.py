@@ -11,8 +11,9 @@ from tests.integration.webhook_support import BASE, TOKEN, build_app, close_app,
 
 US = "+18005550100"
 EMEA = "+442079460100"
-ALLOWED = {"line", "lang", "attempt", "silent", "queue", "call"}
-"""What our URLs may carry: the line, the language, the step, the queue, and the CallSid (no personal data)."""
+ALLOWED = {"line", "lang", "attempt", "silent", "queue", "call", "closed", "tries", "reason", "repeats"}
+"""What our URLs may carry: the line, the language, the step (and its flags: a closed case was said, a read-back's
+try, a refusal's reason and repeats), the queue, and the CallSid (no personal data)."""
 
 
 @pytest.fixture

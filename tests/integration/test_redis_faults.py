@@ -79,7 +79,7 @@ def test_when_redis_resumes_the_probe_closes_the_breaker_and_routing_is_full_aga
     # A community-plan case is refused again, not queued by the fail-safe answer.
     refused = twiml(twilio.post("/voice/case?line=%2B442079460100&lang=en&attempt=1",
                                 call_params(sid, Digits="30000008")))
-    assert verbs(refused) == ["Say", "Hangup"]
+    assert verbs(refused) == ["Say", "Gather", "Say", "Hangup"]
 
 
 def test_health_tells_the_truth_about_redis(app, own_redis):

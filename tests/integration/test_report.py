@@ -46,7 +46,11 @@ def _call(twilio: Twilio, sid: str, language: str, case: str) -> list[str]:
     twiml(twilio.post("/voice/incoming", call_params(sid)))
     key = {"en": "1", "de": "2"}[language]
     twiml(twilio.post("/voice/language?line=%2B442079460100&attempt=1", call_params(sid, Digits=key)))
-    return verbs(twiml(twilio.post(EMEA.format(lang=language), call_params(sid, Digits=case))))
+    root = twiml(twilio.post(EMEA.format(lang=language), call_params(sid, Digits=case)))
+    redirect = root.find("Redirect")
+    if redirect is not None and "closed=1" in redirect.text:  # asked for another number, the caller says nothing
+        root = twiml(twilio.post(redirect.text, call_params(sid)))
+    return verbs(root)
 
 
 def _run_jobs(redis_url: str, settings) -> None:

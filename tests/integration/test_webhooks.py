@@ -18,7 +18,7 @@ from ivr.adapters.directory import load_document
 from ivr.adapters.store import Store, connect
 from ivr.voice.voices import VOICES
 
-from .webhook_support import (spoken, BASE, CALLER, DOWN_REDIS, EMEA, EMEA_PARTNER, ENDPOINTS, US, Twilio, build_app,
+from .webhook_support import (says, spoken, BASE, CALLER, DOWN_REDIS, EMEA, EMEA_PARTNER, ENDPOINTS, US, Twilio, build_app,
                               call_params, close_app, keys, load_demo, path_of, query, queues, settings_with, sign,
                               snapshot, twiml, verbs)
 
@@ -37,8 +37,20 @@ LINES = {
 REGION_DIGIT = {"us": "1", "ca": "2", "emea": "3", "apac": "4", "latam": "5"}
 
 # English prompts, exactly as the English catalog has them.
-WELCOME = "Thank you for calling technical support."
-ASK_CASE = "Please enter your eight-digit case number on the keypad, or say it digit by digit."
+WELCOMES = {
+    "us": "Thank you for calling Contoso technical support for the United States.",
+    "ca": "Thank you for calling Contoso technical support for Canada.",
+    "emea": "Thank you for calling Contoso technical support for Europe, the Middle East and Africa.",
+    "apac": "Thank you for calling Contoso technical support for Asia-Pacific.",
+    "latam": "Thank you for calling Contoso technical support for Latin America.",
+}
+WELCOME_PARTNER = "Thank you for calling the Contoso partner support line."
+ASK_CASE = ("Please enter your eight-digit case number, or say it. You will find it in the e-mail that confirmed your "
+            "case, and on the customer portal. If you do not have a case number, press star.")
+ASK_CASE_AGAIN = "Please enter your eight-digit case number, or say it digit by digit."
+GOODBYE = "Thank you for calling. Goodbye."
+SMS_OFFER = "To get the customer portal's address by text message, press 1 now."
+REPEAT_OFFER = "To hear this again, press star."
 NOT_OFFERED = "Sorry, that key is not one of the choices."
 NO_INPUT = "Sorry, we did not get a case number."
 MALFORMED = "Sorry, a case number has eight digits."
@@ -52,9 +64,14 @@ OFFER_CALLBACK = "If you would rather we call you back, press 1 now."
 LONG_WAIT = "We are sorry to keep you waiting so long."
 
 
-OFFERED_MORE = ("outside_hours", "case_not_found", "case_closed")
-"""Refusals followed by an offer to a caller whose number can be called: a callback at the opening, or the portal
-link by SMS."""
+CALLBACK_AT_OPENING = "If you would like us to call you back when we open, press 1 now."
+REFUSAL_VERBS = ["Gather", "Say", "Hangup"]
+"""How every refusal ends: the offers (callback at the opening, portal by SMS, hear it again), then goodbye."""
+
+
+def refusal_said(root) -> list[str]:
+    """The sentences of a refusal before its offers: why, and what to do instead."""
+    return [(node.text or "").strip() for node in root if node.tag == "Say"][:-1]
 
 
 def callback_recorded(case: str) -> str:
@@ -150,8 +167,16 @@ def give_case(twilio: Twilio, sid: str, line: str, prompt, number: str, at: str 
     return twilio.post(gather_of(prompt).get("action"), call_params(sid, line, **extra))
 
 
-def case_for(twilio, sid, line, key, number, at=None):
-    return give_case(twilio, sid, line, choose_language(twilio, sid, line, key), number, at)
+def case_for(twilio, sid, line, key, number, at=None, closed_again=True):
+    """Give a case number on a line in a language; `closed_again=False`: asked for another number after a closed
+    case, the caller says nothing, and hears the refusal."""
+    reply = give_case(twilio, sid, line, choose_language(twilio, sid, line, key), number, at)
+    if not closed_again:
+        root = twiml(reply)
+        redirect = root.find("Redirect")
+        if redirect is not None and query(redirect.text).get("closed") == "1":
+            reply = twilio.post(redirect.text, call_params(sid, line, **({"IvrAt": at} if at else {})))
+    return reply
 
 
 def waiting(services, queue: str) -> dict[str, float]:
@@ -372,7 +397,7 @@ def test_a_multi_language_line_offers_its_languages_in_spec_order(twilio, sid, l
 
     assert verbs(root) == ["Say", "Gather", "Redirect"]
     welcome = root.find("Say")
-    assert welcome.text == WELCOME
+    assert welcome.text == WELCOMES[region]
     assert welcome.get("language") == VOICES[(region, "en")].say_language
     gather = root.find("Gather")
     assert gather.get("numDigits") == "1"
@@ -394,7 +419,7 @@ def test_the_one_language_partner_line_skips_the_menu(twilio, sid, services):
     root = twiml(twilio.post("/voice/incoming", call_params(sid, EMEA_PARTNER, CallStatus="ringing")))
 
     assert verbs(root) == ["Say", "Gather", "Redirect"]
-    assert root.find("Say").text == WELCOME
+    assert root.find("Say").text == WELCOME_PARTNER
     gather = root.find("Gather")
     assert gather.get("input") == "dtmf speech"
     assert gather.get("language") == "en-GB"
@@ -512,12 +537,19 @@ def test_a_keyed_case_number_is_routed(twilio, sid, services):
     assert services.calls.get(sid).get("case") == "30000002"
 
 
-@pytest.mark.parametrize("said", ["3 9 0 0 0 0 0 1", "39000001.", "39000001", "3900 0001"])
-def test_a_spoken_case_number_is_routed(twilio, sid, services, said):
+@pytest.mark.parametrize("said", ["3 9 0 0 0 0 0 1", "39000001.", "39000001", "3900 0001",
+                                  "three nine oh oh oh oh oh one", "thirty-nine zero zero zero zero zero one"])
+def test_a_spoken_case_number_is_read_back_then_routed_once_confirmed(twilio, sid, services, said):
     prompt = choose_language(twilio, sid, EMEA_PARTNER, None)
 
-    reply = give_case(twilio, sid, EMEA_PARTNER, prompt, said, speech=True)
+    read_back = twiml(give_case(twilio, sid, EMEA_PARTNER, prompt, said, speech=True))
 
+    # Nothing is routed on what speech recognition heard until the caller says it is right.
+    assert verbs(read_back) == ["Gather", "Redirect"]
+    assert spoken(read_back) == ("You said case number 3 9 0 0 0 0 0 1. If that is right, press 1 or say yes. "
+                                 "If not, press 2 or say no.")
+    assert services.calls.get(sid).get("case") is None
+    reply = twilio.post(gather_of(read_back).get("action"), call_params(sid, EMEA_PARTNER, Digits="1"))
     root = twiml(reply)
     assert verbs(root) == ["Say", "Enqueue"]
     assert root.find("Enqueue").text == "emea-en"
@@ -525,15 +557,25 @@ def test_a_spoken_case_number_is_routed(twilio, sid, services, said):
     assert services.calls.get(sid).get("case") == "39000001"
 
 
-@pytest.mark.parametrize(("answers", "problems"), [
-    ((None, None, None), [NO_INPUT, NO_INPUT]),
-    (("123", "1234567", "123456789"), [MALFORMED, MALFORMED]),
+NOT_FOUND = ("We could not find your case. Phone support needs a case opened first on the customer portal at "
+             f"{PORTAL}. Once you have a case number, please call us again.")
+NO_NUMBER = ("We did not get a case number. You will find it in the e-mail that confirmed your case, and on the "
+             f"customer portal at {PORTAL}. If you do not have a case yet, please open one there, then call us again.")
+
+
+@pytest.mark.parametrize(("answers", "problems", "reason", "told"), [
+    ((None, None, None), [NO_INPUT, NO_INPUT], "no_case_number", NO_NUMBER),
+    (("123", "1234567", "123456789"), [MALFORMED, MALFORMED], "case_not_found", NOT_FOUND),
     (("99999999", "99999998", "99999997"),
-     ["Sorry, we could not find case 9 9 9 9 9 9 9 9.", "Sorry, we could not find case 9 9 9 9 9 9 9 8."]),
-    (("12", None, "88888888"), [MALFORMED, NO_INPUT]),
-    (("s:three nine", "s:", "s:0 7 1 2"), [MALFORMED, NO_INPUT]),
+     ["Sorry, we could not find case 9 9 9 9 9 9 9 9.", "Sorry, we could not find case 9 9 9 9 9 9 9 8."],
+     "case_not_found", NOT_FOUND),
+    (("12", None, "88888888"), [MALFORMED, NO_INPUT], "case_not_found", NOT_FOUND),
+    (("s:three nine", "s:", "s:0 7 1 2"), [MALFORMED, NO_INPUT], "case_not_found", NOT_FOUND),
+    (("12", "99999999", None), [MALFORMED, "Sorry, we could not find case 9 9 9 9 9 9 9 9."],
+     "no_case_number", NO_NUMBER),
 ])
-def test_three_failed_case_attempts_end_with_the_portal_and_hang_up(twilio, sid, services, answers, problems):
+def test_three_failed_case_attempts_end_with_the_portal_in_words_fitting_the_cause(twilio, sid, services, answers,
+                                                                                   problems, reason, told):
     prompt = choose_language(twilio, sid, EMEA, 1)
     for attempt, answer in enumerate(answers, start=1):
         assert query(gather_of(prompt).get("action"))["attempt"] == str(attempt)
@@ -547,15 +589,16 @@ def test_three_failed_case_attempts_end_with_the_portal_and_hang_up(twilio, sid,
         if attempt < 3:
             assert verbs(prompt) == ["Say", "Gather", "Redirect"]
             assert prompt.find("Say").text == problems[attempt - 1]
-            assert gather_of(prompt).find("Say").text == ASK_CASE
+            assert gather_of(prompt).find("Say").text == ASK_CASE_AGAIN
             assert_never_silent(prompt)
 
-    assert verbs(prompt) == ["Say", "Gather", "Hangup"]  # then the portal link by SMS is offered
-    assert prompt.find("Say").text == (
-        f"We could not find your case. Phone support needs a case opened first on the customer portal at "
-        f"{PORTAL}. Once you have a case number, please call us again. Goodbye.")
-    assert reply.headers["X-Ivr-Outcome"] == "refused:case_not_found"
-    assert services.calls.get(sid).get("reason") == "case_not_found"
+    # Never "we could not find your case" after silence; then the portal by SMS and a repeat are offered.
+    assert verbs(prompt) == ["Say", *REFUSAL_VERBS]
+    assert refusal_said(prompt) == [told]
+    assert says(gather_of(prompt)) == [SMS_OFFER, REPEAT_OFFER]
+    assert prompt.findall("Say")[-1].text == GOODBYE
+    assert reply.headers["X-Ivr-Outcome"] == f"refused:{reason}"
+    assert services.calls.get(sid).get("reason") == reason
 
 
 def test_a_right_case_number_on_the_third_attempt_is_still_routed(twilio, sid):
@@ -574,44 +617,49 @@ SATURDAY_NOON = "2026-12-05T12:00:00+00:00"
 CHRISTMAS_EVE_LATE = "2026-12-24T20:30:00+00:00"  # basic closes at 20:00; 25, 26 and 28 Dec are GB holidays
 FRIDAY_MORNING = "2026-12-04T10:00:00+00:00"
 
+ANY_TIME = f"You can update your case on the customer portal at {PORTAL} at any time."
 REFUSALS = [
-    # (case, moment, reason, exact English sentence)
+    # (case, moment, reason, exact English sentences before the offers)
     ("30000006", None, "case_closed",
-     f"Case 3 0 0 0 0 0 0 6 is no longer open. Please open a new case on the customer portal at {PORTAL} that "
-     "mentions case 3 0 0 0 0 0 0 6, then call us with the new case number. Goodbye."),
+     [f"Case 3 0 0 0 0 0 0 6 is no longer open. Please open a new case on the customer portal at {PORTAL} that "
+      "mentions case 3 0 0 0 0 0 0 6, then call us with the new case number."]),
     ("30000010", None, "case_closed",
-     f"Case 3 0 0 0 0 0 1 0 is no longer open. Please open a new case on the customer portal at {PORTAL} that "
-     "mentions case 3 0 0 0 0 0 1 0, then call us with the new case number. Goodbye."),
+     [f"Case 3 0 0 0 0 0 1 0 is no longer open. Please open a new case on the customer portal at {PORTAL} that "
+      "mentions case 3 0 0 0 0 0 1 0, then call us with the new case number."]),
     ("30000007", None, "general_inquiry",
-     f"Case 3 0 0 0 0 0 0 7 is a general inquiry. We answer those through the customer portal at {PORTAL} or "
-     f"by e-mail at {EMAIL}, not by phone. Goodbye."),
+     [f"Case 3 0 0 0 0 0 0 7 is a general inquiry. We answer those through the customer portal at {PORTAL} or "
+      f"by e-mail at {EMAIL}, not by phone."]),
     ("30000008", None, "no_phone_support",
-     f"Your support plan does not include phone support. Please contact us through the customer portal at "
-     f"{PORTAL} or by e-mail at {EMAIL}. Goodbye."),
+     [f"Your support plan does not include phone support. Please contact us through the customer portal at "
+      f"{PORTAL} or by e-mail at {EMAIL}."]),
     ("30000009", None, "maintenance_expired",
-     "Your maintenance contract has expired, so phone support is not available. To renew it, please contact "
-     f"your sales representative. You can also write to us through the customer portal at {PORTAL}. Goodbye."),
+     ["Your maintenance contract has expired, so phone support is not available. To renew it, please contact "
+      f"renewals@example.com. You can also write to us through the customer portal at {PORTAL}."]),
+    # The demo accounts have no time zone of their own: the line's is named, never "your local time".
     ("30000004", SATURDAY_NOON, "outside_hours",
-     "Phone support for your plan is closed right now. It opens again on Monday 7 December, 08:00, your "
-     f"local time. You can update your case on the customer portal at {PORTAL} at any time. Goodbye."),
+     ["Phone support for your plan is closed right now. It opens again Monday at 8 am, London time.",
+      "Your plan includes phone support Monday to Friday, from 8 am to 8 pm.", ANY_TIME]),
     ("30000004", CHRISTMAS_EVE_LATE, "outside_hours",
-     "Phone support for your plan is closed right now. It opens again on Tuesday 29 December, 08:00, your "
-     f"local time. You can update your case on the customer portal at {PORTAL} at any time. Goodbye."),
+     ["Phone support for your plan is closed right now. It opens again Tuesday at 8 am, London time.",
+      "Your plan includes phone support Monday to Friday, from 8 am to 8 pm.", ANY_TIME]),
     ("30000005", SATURDAY_NOON, "outside_hours",
-     "Phone support for your plan is closed right now. It opens again on Monday 7 December, 08:00, your "
-     f"local time. You can update your case on the customer portal at {PORTAL} at any time. Goodbye."),
+     ["Phone support for your plan is closed right now. It opens again Monday at 8 am, London time.",
+      "Your plan includes phone support Monday to Friday, from 8 am to 5 pm.", ANY_TIME]),
 ]
 
 
-@pytest.mark.parametrize(("case", "at", "reason", "sentence"), REFUSALS, ids=[f"{r[2]}-{r[0]}" for r in REFUSALS])
-def test_each_refusal_says_why_and_what_to_do_then_hangs_up(twilio, sid, services, case, at, reason, sentence):
-    reply = case_for(twilio, sid, EMEA, 1, case, at=at)
+@pytest.mark.parametrize(("case", "at", "reason", "sentences"), REFUSALS, ids=[f"{r[2]}-{r[0]}" for r in REFUSALS])
+def test_each_refusal_says_why_and_what_to_do_then_offers_the_next_steps(twilio, sid, services, case, at, reason,
+                                                                       sentences):
+    reply = case_for(twilio, sid, EMEA, 1, case, at=at, closed_again=False)
 
     root = twiml(reply)
-    # Outside hours, a caller whose number can be called is offered a callback for the opening first.
-    assert verbs(root) == (["Say", "Gather", "Hangup"] if reason in OFFERED_MORE else ["Say", "Hangup"])
-    assert root.find("Say").text == sentence
+    assert verbs(root) == ["Say"] * len(sentences) + REFUSAL_VERBS
+    assert refusal_said(root) == sentences
     assert root.find("Say").get("language") == "en-GB"
+    # Outside hours, a caller whose number can be called is offered a callback for the opening first.
+    offers = ([CALLBACK_AT_OPENING, SMS_OFFER.replace("1", "2")] if reason == "outside_hours" else [SMS_OFFER])
+    assert says(gather_of(root)) == [*offers, REPEAT_OFFER]
     assert reply.headers["X-Ivr-Outcome"] == f"refused:{reason}"
     state = services.calls.get(sid)
     assert (state["decision"], state["reason"], state["case"]) == ("refused", reason, case)
@@ -632,18 +680,18 @@ def test_business_hours_plans_are_queued_while_open(twilio, sid, case):
     ("30000007", "general_inquiry", (PORTAL, EMAIL, "3 0 0 0 0 0 0 7")),
     ("30000006", "case_closed", (PORTAL, "3 0 0 0 0 0 0 6")),
     ("30000009", "maintenance_expired", (PORTAL,)),
-    ("30000004", "outside_hours", (PORTAL, "8:00")),
+    ("30000004", "outside_hours", (PORTAL,)),
 ])
 def test_a_refusal_is_spoken_in_the_callers_language(twilio, sid, key, lang, case, reason, needs):
-    reply = case_for(twilio, sid, EMEA, key, case, at=SATURDAY_NOON)
+    reply = case_for(twilio, sid, EMEA, key, case, at=SATURDAY_NOON, closed_again=False)
 
     root = twiml(reply)
-    assert verbs(root) == (["Say", "Gather", "Hangup"] if reason in OFFERED_MORE else ["Say", "Hangup"])
+    assert verbs(root)[-3:] == REFUSAL_VERBS
     say = root.find("Say")
     assert (say.get("language"), say.get("voice")) == (VOICES[("emea", lang)].say_language,
                                                          VOICES[("emea", lang)].voice)
     for needed in needs:
-        assert needed in say.text
+        assert needed in " ".join(refusal_said(root))
     assert reply.headers["X-Ivr-Outcome"] == f"refused:{reason}"
 
 
@@ -706,8 +754,9 @@ def test_the_whisper_tells_the_engineer_case_plan_severity_and_language(twilio, 
     whisper = twiml(twilio.post(client.get("url"), call_params("CA" + "e" * 32, EMEA, ParentCallSid=sid)))
 
     assert verbs(whisper) == ["Say"]
-    assert whisper.find("Say").text == ("Support call for case 3 0 0 0 0 0 0 1. Plan: Production. Severity 2. "
-                                        "The caller speaks English.")
+    # Addressed by name: a forwarded or shared phone tells the engineer the call is for them.
+    assert whisper.find("Say").text == ("Alex Morgan, a support call for case 3 0 0 0 0 0 0 1. Plan: Production. "
+                                        "Severity 2. The caller speaks English.")
     assert whisper.find("Say").get("language") == "en-GB"
 
 
@@ -1305,7 +1354,7 @@ def test_control_characters_in_our_own_urls_never_break_the_twiml(twilio, servic
 
     whisper = twiml(twilio.post(whisper_url, call_params(ENGINEER_LEG, EMEA, ParentCallSid=sid)))
     assert verbs(whisper) == ["Say"]
-    assert whisper.find("Say").text.startswith("Support call for case 3 0 0 0 0 0 0 1.")
+    assert whisper.find("Say").text.startswith("Alex Morgan, a support call for case 3 0 0 0 0 0 0 1.")
 
     wait = twiml(twilio.post(_our_url("/voice/wait", line=EMEA, lang="en", queue=value),
                              call_params(sid, QueuePosition="2", QueueTime="5")))
