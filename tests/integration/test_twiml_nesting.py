@@ -29,8 +29,29 @@ CALLS = [
     ("+18005550100", "9,9,123,w,55555555", "2026-11-18T12:00:00-05:00"),  # menu and case retries
     ("+18005550100", "1,10000004", "2026-11-21T12:00:00-05:00"),       # outside hours
     ("+442079460199", "39000001", "2026-11-21T03:00:00+00:00"),        # partner line, no menu
-    ("+6518005550100", "3,s:4 1 3 0 0 0 0 1", "2026-11-18T12:00:00+08:00"),  # speech, Mandarin
+    ("+6518005550100", "3,s:4 1 3 0 0 0 0 1,1", "2026-11-18T12:00:00+08:00"),  # speech, Mandarin
 ]
+
+REGION_DIGIT = {"us": "1", "ca": "2", "emea": "3", "apac": "4", "latam": "5"}
+"""The demo's case numbers start with their region's digit (ivr/cli/demo.py)."""
+
+
+def journeys(settings) -> list[tuple[str, str, str]]:
+    """Every line in every language through each new step: no case number (`*`, heard again, the portal by SMS),
+    a closed case then silence, outside hours then a callback at the opening, a spoken number read back."""
+    calls = []
+    for line in settings.lines.values():
+        digit = REGION_DIGIT[line.region]
+        saturday = f"2026-11-21T12:00:00{'+00:00'}"
+        for key, _language in enumerate(line.languages, start=1):
+            menu = f"{key}," if len(line.languages) > 1 else ""
+            calls += [
+                (line.number, f"{menu}*,*,1", saturday),
+                (line.number, f"{menu}{digit}0000006,w", saturday),
+                (line.number, f"{menu}{digit}0000004,1", saturday),
+                (line.number, f"{menu}s:{' '.join(digit + '0000002')},1", "2026-11-18T15:00:00+00:00"),
+            ]
+    return calls
 
 
 def allowed_children() -> dict[str, set[str]]:
@@ -77,7 +98,7 @@ def documents(redis_url):
             bodies.append(body)
         return reply.status_code, body, reply.headers
 
-    for line, presses, moment in CALLS:
+    for line, presses, moment in CALLS + journeys(settings):
         CallSimulator("http://localhost/", TOKEN, send, moment).call(line, "+14155550123", parse_presses(presses))
     yield bodies
     close_app(app)
@@ -90,6 +111,13 @@ def test_every_twiml_document_of_the_demo_calls_nests_as_the_schema_allows(docum
         node.tag for body in documents for node in ET.fromstring(body).iter()}
     problems = {problem for body in documents for problem in misplaced(ET.fromstring(body), allowed)}
     assert problems == set()
+
+
+def test_every_sentence_of_every_journey_is_whole_in_every_line_and_language(documents):
+    said = [(say.text or "", say.get("language")) for body in documents for say in ET.fromstring(body).iter("Say")]
+    assert {language for _text, language in said} >= {"en-US", "en-GB", "de-DE", "fr-CA", "fr-FR", "ja-JP", "cmn-CN",
+                                                       "pt-BR", "ru-RU", "it-IT", "es-ES"}
+    assert [text for text, _ in said if not text.strip() or "%(" in text or "  " in text] == []
 
 
 def test_the_checker_itself_refuses_a_dial_inside_a_gather():
