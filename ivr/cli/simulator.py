@@ -42,8 +42,11 @@ def parse_presses(text: str) -> list[str]:
 
 class CallSimulator:
     def __init__(self, base_url: str, token: str, send_raw: Callable[[str, dict, dict], tuple[int, str, dict]],
-                 at: str | None = None, rehearsal: bool = False):
+                 at: str | None = None, rehearsal: bool = False, hang_up: bool = True):
         self.base = base_url.rstrip("/") + "/"
+        self.hang_up = hang_up
+        """Whether each call ends with Twilio's closing callbacks; tests keeping a caller on hold say no."""
+        self._queue_action: str | None = None
         self.validator = RequestValidator(token)
         self.send_raw = send_raw
         self.at = at
@@ -74,9 +77,10 @@ class CallSimulator:
         try:
             return self._play(base, list(presses), result)
         finally:
-            if self._queue_action:
-                self.post(self._queue_action, dict(base, QueueResult="hangup", QueueTime="5"))
-            self.post(STATUS_URL, dict(base, CallStatus="completed", CallDuration="30"))
+            if self.hang_up:
+                if self._queue_action:
+                    self.post(self._queue_action, dict(base, QueueResult="hangup", QueueTime="5"))
+                self.post(STATUS_URL, dict(base, CallStatus="completed", CallDuration="30"))
 
     def _play(self, base: dict, presses: list[str], result: CallResult) -> CallResult:
         url, params = "voice/incoming", dict(base, CallStatus="ringing")
