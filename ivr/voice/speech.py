@@ -43,29 +43,37 @@ def compile_catalog(language: str) -> Translations:
 #   on        how a weekday is said as "on Monday": one pattern, or seven from Monday
 #   case      a (suffix, replacement) putting the weekday in the case `on` governs
 #   close     end an appositive date ("Monday, 7 December") with a comma before the time
+#   date      the weekday-day-month pattern, where CLDR's written one is not what is said
+#   today     the word for "today" where CLDR's is too casual for a support line
+#   one       the word for the hour one, said alone ("all'una")
 _SPEECH: dict[str, dict] = {
-    # English says "8 AM" even where it writes 08:00 (en-GB, en-SG).
-    "en": {"clock": ("h", "hm")},
+    # English says "8 AM" even where it writes 08:00 (en-GB, en-SG), and "on Monday" (British and
+    # Singaporean callers expect the "on"; American English allows it).
+    "en": {"clock": ("h", "hm"), "on": "on {0}"},
     # German says a time with its "Uhr" ("8:30 Uhr", acht Uhr dreißig); CLDR writes 08:30. Weekdays
-    # take "am", and the date is an apposition closed by a comma ("am Montag, 7. Dezember, um 8 Uhr").
-    "de": {"clock": ("H", "H:mm 'Uhr'"), "on": "am {0}", "close": True},
+    # take "am", and the date is an apposition with its article, closed by a comma ("am Montag, dem
+    # 7. Dezember, um 8 Uhr"): the article also makes the voice read the ordinal.
+    "de": {"clock": ("H", "H:mm 'Uhr'"), "on": "am {0}", "close": True, "date": "EEEE, 'dem' d. MMMM"},
     # French says "8 h", "8 h 30" ("huit heures trente"); fr-FR's written 08:00 is not said.
     "fr": {"clock": ("H 'h'", "H 'h' mm")},
-    # CLDR has no Spanish atTime pattern; "a las 8", but "a la 1". Weekdays take the article,
-    # and the appositive date is closed by a comma, as in de, pt and ru.
-    "es": {"at": "{1} a las {0}", "at_one": "{1} a la {0}", "on": "el {0}", "close": True},
-    # CLDR's "alle ore 8" is bureaucratic; one says "alle 8", and "all'1" (all'una).
-    "it": {"at": "{1} alle {0}", "at_one": "{1} all’{0}"},
+    # CLDR has no Spanish atTime pattern; "a las 8", but "a la 1". On the phone the hour goes with
+    # its part of the day ("a las 2 de la tarde", CLDR's flexible day periods), in Spain and the
+    # Americas alike, and a date is said without the written commas ("el martes 15 de diciembre").
+    "es": {"clock": ("h B", "h:mm B"), "at": "{1} a las {0}", "at_one": "{1} a la {0}", "on": "el {0}",
+           "date": "EEEE d 'de' MMMM"},
+    # CLDR's "alle ore 8" is bureaucratic; one says "alle 8", and "all'una".
+    "it": {"at": "{1} alle {0}", "at_one": "{1} all’{0}", "one": "una"},
     # Brazilian "8h", "8h30"; "à 1h" is singular; weekdays -feira are feminine, sábado/domingo not.
     "pt": {"clock": ("H'h'", "H'h'mm"), "at_one": "{1} à {0}",
            "on": ("na {0}",) * 5 + ("no {0}",) * 2, "close": True},
-    # "в 8:00" is how Russian announces hours. "в" takes the accusative (среда -> в среду)
+    # A Russian agent says "в 8 утра", "с 8 утра до 5 дня" (CLDR's day periods, spelt out): "8:00" is
+    # read as "восемь ноль-ноль", a timetable's voice. "в" takes the accusative (среда -> в среду)
     # and becomes "во" before вторник.
-    "ru": {"clock": ("Hm", "Hm"), "on": ("в {0}", "во {0}") + ("в {0}",) * 5, "case": ("а", "у"),
+    "ru": {"clock": ("h BBBB", "h:mm BBBB"), "on": ("в {0}", "во {0}") + ("в {0}",) * 5, "case": ("а", "у"),
            "close": True},
     # Spoken Japanese uses 午前/午後 and 8時30分, not 8:30; no space between words; "明日午前8時"
-    # but "月曜日の午前8時".
-    "ja": {"clock": ("h", "aK時mm分"), "at": "{1}の{0}", "relative": "{1}{0}"},
+    # but "月曜日の午前8時"; a support line says 本日, not the casual 今日.
+    "ja": {"clock": ("h", "aK時mm分"), "at": "{1}の{0}", "relative": "{1}{0}", "today": "本日"},
     # Spoken Chinese counts hours with 点 (时 is written) and says 8点30分; CLDR's flexible day
     # periods (B) give 晚上8点 and 中午12点 where am/pm would say 下午. No spaces between words.
     "zh": {"clock": ("Bh点", "Bh点mm分"), "at": "{1}{0}"},
@@ -112,6 +120,8 @@ class Speaker:
     def _date_pattern(self) -> str:
         # CLDR's closest weekday-day-month pattern, with the weekday spelt out in full: the
         # year is noise on the phone, and "Mon" reads badly aloud.
+        if "date" in self._speech:
+            return self._speech["date"]
         skeletons = self.locale.datetime_skeletons
         pattern = str(skeletons[match_skeleton("MMMMEEEEd", skeletons)].pattern)
         return re.sub(r"E+|c+", "EEEE", pattern)
@@ -128,7 +138,11 @@ class Speaker:
         pattern = skeletons[form].pattern if form in skeletons else form
         # Speech never zero-pads the hour: "08 Uhr" is written, "8 Uhr" is said.
         pattern = re.sub(r"HH|hh|KK|kk", lambda m: m[0][0], pattern)
-        return _spoken(format_time(t.replace(tzinfo=None), pattern, locale=self.locale))
+        said = _spoken(format_time(t.replace(tzinfo=None), pattern, locale=self.locale))
+        one = self._speech.get("one")
+        if one and said == "1":
+            return one
+        return said
 
     def _on(self, moment: datetime) -> tuple[str, str]:
         """Return the weekday as CLDR writes it and as said for "on that day"."""
@@ -149,6 +163,8 @@ class Speaker:
         days = (moment.date() - now.date()).days
         speech = self._speech
         relative = get_relative_name("day", days, locale=self.locale) if days in (0, 1) else None
+        if days == 0 and "today" in speech:
+            relative = speech["today"]
         dated = not relative and not 2 <= days <= 6
         if relative:
             day = relative
@@ -156,7 +172,9 @@ class Speaker:
             weekday, day = self._on(moment)
             if dated:
                 day = format_date(moment, self._date_pattern, locale=self.locale).replace(weekday, day, 1)
-        pattern = ((speech.get("at_one") if moment.hour == 1 else None)
+        clock = self.clock(moment.time())
+        # The singular "at one" goes with the hour said as one: 1:00, and 13:00 on a 12-hour clock.
+        pattern = ((speech.get("at_one") if re.match(r"(1|una)(?!\d)", clock) else None)
                    or (speech.get("relative") if relative else None)
                    or speech.get("at")
                    or self.locale.datetime_formats_relative.get("full")
@@ -164,7 +182,7 @@ class Speaker:
         pattern = str(pattern).replace("'", "")
         if dated and speech.get("close"):
             pattern = pattern.replace("{1}", "{1},", 1)
-        return _spoken(pattern.format(self.clock(moment.time()), day))
+        return _spoken(pattern.format(clock, day))
 
     def zone_city(self, zone: str) -> str:
         """Name an IANA zone by its city in this language, for "8 AM London time"."""

@@ -694,9 +694,9 @@ def call_at(app, account: str, at: str, line: str = EMEA) -> tuple[Caller, ET.El
 
 @pytest.mark.parametrize("line, at, zone, opening, said", [
     # The EMEA line speaks British English: "8 am" (tests/unit/test_spoken_times.py).
-    (EMEA, FRIDAY_EVENING, "Europe/London", MONDAY_8AM_LONDON, "Monday at 8 am, London time."),
+    (EMEA, FRIDAY_EVENING, "Europe/London", MONDAY_8AM_LONDON, "on Monday at 8 am, London time."),
     (US, "2026-12-04T18:00:00-05:00", "America/New_York",
-     datetime(2026, 12, 7, 8, 0, tzinfo=ZoneInfo("America/New_York")), "Monday at 8 AM, New York time."),
+     datetime(2026, 12, 7, 8, 0, tzinfo=ZoneInfo("America/New_York")), "on Monday at 8 AM, New York time."),
 ])
 def test_outside_hours_without_an_account_zone_names_the_line_zone_and_the_opening(hours_app, line, at, zone,
                                                                                    opening, said):
@@ -731,7 +731,7 @@ def test_outside_hours_with_an_account_zone_says_your_local_time(hours_app):
     told = said_before_gather(root)
     assert told[0] == voice.text(prompts.REFUSED["outside_hours"],
                                  when=voice.when(MONDAY_8AM_LONDON, datetime.fromisoformat(FRIDAY_EVENING)))
-    assert told[0] == ("Phone support for your plan is closed right now. It opens again Monday at 8 am, "
+    assert told[0] == ("Phone support for your plan is closed right now. It opens again on Monday at 8 am, "
                        "your local time.")
     assert "London time" not in spoken(root)
 

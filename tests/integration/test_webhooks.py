@@ -637,13 +637,13 @@ REFUSALS = [
       f"renewals@example.com. You can also write to us through the customer portal at {PORTAL}."]),
     # The demo accounts have no time zone of their own: the line's is named, never "your local time".
     ("30000004", SATURDAY_NOON, "outside_hours",
-     ["Phone support for your plan is closed right now. It opens again Monday at 8 am, London time.",
+     ["Phone support for your plan is closed right now. It opens again on Monday at 8 am, London time.",
       "Your plan includes phone support Monday to Friday, from 8 am to 8 pm.", ANY_TIME]),
     ("30000004", CHRISTMAS_EVE_LATE, "outside_hours",
-     ["Phone support for your plan is closed right now. It opens again Tuesday at 8 am, London time.",
+     ["Phone support for your plan is closed right now. It opens again on Tuesday at 8 am, London time.",
       "Your plan includes phone support Monday to Friday, from 8 am to 8 pm.", ANY_TIME]),
     ("30000005", SATURDAY_NOON, "outside_hours",
-     ["Phone support for your plan is closed right now. It opens again Monday at 8 am, London time.",
+     ["Phone support for your plan is closed right now. It opens again on Monday at 8 am, London time.",
       "Your plan includes phone support Monday to Friday, from 8 am to 5 pm.", ANY_TIME]),
 ]
 

@@ -24,27 +24,30 @@ REOPENING = datetime(2026, 12, 28, 8, 0, tzinfo=LONDON)
 
 # (region, language): today 14:00, tomorrow 08:00, Thursday, 9 December, tomorrow 08:30, after Christmas.
 WHEN = {
-    ("us", "en"): ["today at 2 PM", "tomorrow at 8 AM", "Thursday at 8 AM", "Wednesday, December 9 at 8 AM",
-                   "tomorrow at 8:30 AM", "Monday at 8 AM"],
-    ("emea", "en"): ["today at 2 pm", "tomorrow at 8 am", "Thursday at 8 am", "Wednesday 9 December at 8 am",
-                     "tomorrow at 8:30 am", "Monday at 8 am"],
-    ("latam", "es"): ["hoy a las 14", "mañana a las 8", "el jueves a las 8", "el miércoles, 9 de diciembre, a las 8",
-                      "mañana a las 8:30", "el lunes a las 8"],
-    ("us", "es"): ["hoy a las 14", "mañana a las 8", "el jueves a las 8", "el miércoles, 9 de diciembre, a las 8",
-                   "mañana a las 8:30", "el lunes a las 8"],
-    ("emea", "es"): ["hoy a las 14", "mañana a las 8", "el jueves a las 8", "el miércoles, 9 de diciembre, a las 8",
-                     "mañana a las 8:30", "el lunes a las 8"],
+    ("us", "en"): ["today at 2 PM", "tomorrow at 8 AM", "on Thursday at 8 AM", "on Wednesday, December 9 at 8 AM",
+                   "tomorrow at 8:30 AM", "on Monday at 8 AM"],
+    ("emea", "en"): ["today at 2 pm", "tomorrow at 8 am", "on Thursday at 8 am", "on Wednesday 9 December at 8 am",
+                     "tomorrow at 8:30 am", "on Monday at 8 am"],
+    ("latam", "es"): ["hoy a las 2 de la tarde", "mañana a las 8 de la mañana", "el jueves a las 8 de la mañana",
+                      "el miércoles 9 de diciembre a las 8 de la mañana", "mañana a las 8:30 de la mañana",
+                      "el lunes a las 8 de la mañana"],
+    ("us", "es"): ["hoy a las 2 de la tarde", "mañana a las 8 de la mañana", "el jueves a las 8 de la mañana",
+                   "el miércoles 9 de diciembre a las 8 de la mañana", "mañana a las 8:30 de la mañana",
+                   "el lunes a las 8 de la mañana"],
+    ("emea", "es"): ["hoy a las 2 de la tarde", "mañana a las 8 de la mañana", "el jueves a las 8 de la mañana",
+                     "el miércoles 9 de diciembre a las 8 de la mañana", "mañana a las 8:30 de la mañana",
+                     "el lunes a las 8 de la mañana"],
     ("emea", "fr"): ["aujourd’hui à 14 h", "demain à 8 h", "jeudi à 8 h", "mercredi 9 décembre à 8 h",
                      "demain à 8 h 30", "lundi à 8 h"],
     ("ca", "fr"): ["aujourd’hui à 14 h", "demain à 8 h", "jeudi à 8 h", "mercredi 9 décembre à 8 h",
                    "demain à 8 h 30", "lundi à 8 h"],
     ("emea", "de"): ["heute um 14 Uhr", "morgen um 8 Uhr", "am Donnerstag um 8 Uhr",
-                     "am Mittwoch, 9. Dezember, um 8 Uhr", "morgen um 8:30 Uhr", "am Montag um 8 Uhr"],
-    ("emea", "ru"): ["сегодня в 14:00", "завтра в 8:00", "в четверг в 8:00", "в среду, 9 декабря, в 8:00",
-                     "завтра в 8:30", "в понедельник в 8:00"],
+                     "am Mittwoch, dem 9. Dezember, um 8 Uhr", "morgen um 8:30 Uhr", "am Montag um 8 Uhr"],
+    ("emea", "ru"): ["сегодня в 2 дня", "завтра в 8 утра", "в четверг в 8 утра", "в среду, 9 декабря, в 8 утра",
+                     "завтра в 8:30 утра", "в понедельник в 8 утра"],
     ("emea", "it"): ["oggi alle 14", "domani alle 8", "giovedì alle 8", "mercoledì 9 dicembre alle 8",
                      "domani alle 8:30", "lunedì alle 8"],
-    ("apac", "ja"): ["今日午後2時", "明日午前8時", "木曜日の午前8時", "12月9日水曜日の午前8時",
+    ("apac", "ja"): ["本日午後2時", "明日午前8時", "木曜日の午前8時", "12月9日水曜日の午前8時",
                      "明日午前8時30分", "月曜日の午前8時"],
     ("apac", "zh"): ["今天下午2点", "明天上午8点", "星期四上午8点", "12月9日星期三上午8点",
                      "明天上午8点30分", "星期一上午8点"],
@@ -56,13 +59,13 @@ WHEN = {
 CLOCK = {
     ("us", "en"): ["8 AM", "5 PM", "8:30 AM"],
     ("emea", "en"): ["8 am", "5 pm", "8:30 am"],
-    ("latam", "es"): ["8", "17", "8:30"],
-    ("us", "es"): ["8", "17", "8:30"],
-    ("emea", "es"): ["8", "17", "8:30"],
+    ("latam", "es"): ["8 de la mañana", "5 de la tarde", "8:30 de la mañana"],
+    ("us", "es"): ["8 de la mañana", "5 de la tarde", "8:30 de la mañana"],
+    ("emea", "es"): ["8 de la mañana", "5 de la tarde", "8:30 de la mañana"],
     ("emea", "fr"): ["8 h", "17 h", "8 h 30"],
     ("ca", "fr"): ["8 h", "17 h", "8 h 30"],
     ("emea", "de"): ["8 Uhr", "17 Uhr", "8:30 Uhr"],
-    ("emea", "ru"): ["8:00", "17:00", "8:30"],
+    ("emea", "ru"): ["8 утра", "5 дня", "8:30 утра"],
     ("emea", "it"): ["8", "17", "8:30"],
     ("apac", "ja"): ["午前8時", "午後5時", "午前8時30分"],
     ("apac", "zh"): ["上午8点", "下午5点", "上午8点30分"],
@@ -130,13 +133,16 @@ def test_each_weekday_takes_its_own_preposition_and_case(pair, week):
     assert [phrase[: len(on)] for phrase, on in zip(phrases, week)] == week
 
 
-@pytest.mark.parametrize("pair,expected", [
-    (("latam", "es"), "mañana a la 1"),
-    (("emea", "it"), "domani all’1"),
-    (("latam", "pt"), "amanhã à 1h"),
+@pytest.mark.parametrize("pair,hour,expected", [
+    (("latam", "es"), 1, "mañana a la 1 de la madrugada"),
+    (("latam", "es"), 13, "mañana a la 1 de la tarde"),  # one on the 12-hour clock
+    (("emea", "it"), 1, "domani all’una"),
+    (("emea", "it"), 13, "domani alle 13"),
+    (("latam", "pt"), 1, "amanhã à 1h"),
+    (("latam", "pt"), 13, "amanhã às 13h"),
 ])
-def test_one_oclock_is_singular_where_the_language_says_so(pair, expected):
-    assert speaker(*pair).when(datetime(2026, 12, 1, 1, 0, tzinfo=LONDON), NOW) == expected
+def test_one_oclock_is_singular_where_the_language_says_so(pair, hour, expected):
+    assert speaker(*pair).when(datetime(2026, 12, 1, hour, 0, tzinfo=LONDON), NOW) == expected
 
 
 def test_days_are_counted_in_the_moments_own_zone():
