@@ -16,7 +16,7 @@ EMEA_LINE = Line("+442079460100", "emea", "customer", ("en", "de", "fr", "ru", "
 
 HOLIDAY_POLICY = Policy(holiday_countries={"us": "US", "emea": "GB"})
 """Public holidays of the US and Great Britain close the business-hours plans."""
-NO_HOLIDAY_POLICY = Policy(holiday_countries={})
+NO_HOLIDAY_POLICY = Policy(holiday_countries={}, holidays=False)
 
 CASE_NUMBER = "07123456"
 
@@ -50,12 +50,13 @@ def case_file(
     partner: bool = False,
     expires: date | None = None,
     timezone: str | None = None,
+    country: str | None = None,
     kind: str = "technical",
     severity: int = 2,
     status: str = "open",
     assigned: Engineer | None = None,
     presence: str = "offline",
 ) -> CaseFile:
-    account = Account("acme", "Acme", plan, partner, expires, timezone)
+    account = Account("acme", "Acme", plan, partner, expires, timezone, country)
     case = Case(CASE_NUMBER, account.id, kind, severity, status, assigned.id if assigned else None)
     return CaseFile(case, account, assigned, presence)

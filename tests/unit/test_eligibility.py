@@ -22,6 +22,7 @@ from .builders import (
     US_LINE,
     WEDNESDAY,
     case_file,
+    engineer,
     local,
     utc,
 )
@@ -270,3 +271,41 @@ def test_route_refuses_a_naive_moment():
 
 def _zone(line):
     return ZoneInfo(line.timezone)
+
+
+# ---------------------------------------------------------------------------------------------- the account's own
+
+
+THANKSGIVING = date(2026, 11, 26)
+"""A US public holiday and a plain Thursday in Great Britain."""
+
+
+def test_an_accounts_country_decides_its_public_holidays_not_the_lines():
+    noon = local(NEW_YORK, THANKSGIVING, 12)
+
+    british = decide(case_file("basic", country="GB"), now=noon, policy=HOLIDAY_POLICY)
+    american = decide(case_file("basic"), now=noon, policy=HOLIDAY_POLICY)
+
+    assert isinstance(british, Enqueue)  # a working day in the account's country, though the line's is closed
+    assert isinstance(american, Refused) and american.reason == "outside_hours"
+
+
+def test_with_holidays_switched_off_an_accounts_country_closes_nothing():
+    noon = local(NEW_YORK, THANKSGIVING, 12)
+    assert isinstance(decide(case_file("basic", country="US"), now=noon, policy=NO_HOLIDAY_POLICY), Enqueue)
+
+
+@pytest.mark.parametrize(("timezone", "own"), [("Europe/Berlin", True), (None, False)])
+def test_a_refusal_says_whether_its_time_zone_is_the_accounts_own(timezone, own):
+    refused = decide(case_file("basic", timezone=timezone), now=local(NEW_YORK, SATURDAY, 12))
+
+    assert refused.reason == "outside_hours"
+    assert refused.account_zone is own
+    assert refused.timezone == (timezone or "America/New_York")
+
+
+def test_the_engineer_is_named_as_the_callers_language_says_it():
+    anna = engineer(regions=("us",), languages=("en", "es"), spoken_name={"es": "Ana"})
+    for language, name in (("es", "Ana"), ("en", "Anna Weber")):
+        dialled = decide(case_file("premium", assigned=anna, presence="available"), language=language)
+        assert dialled.name == name

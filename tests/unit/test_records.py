@@ -450,3 +450,40 @@ def test_lenient_refuses_every_other_fault_and_unknown_sections():
 
     assert [(e.section, e.field) for e in errors] == [("document", "tickets"), ("accounts", "plan")]
     assert [(w.section, w.field) for w in warnings] == [("accounts", "time_zone")]
+
+
+# ---------------------------------------------------------------------------------------------- country, spoken names
+
+
+@pytest.mark.parametrize(("value", "reason"), [
+    ("de", "'de' is not an ISO 3166 country code such as DE"),
+    ("XX", "'XX' is not a country whose public holidays are known; leave it out and the line's holidays apply"),
+    (49, "must be a non-empty string"),
+])
+def test_an_accounts_country_must_be_one_whose_holidays_are_known(value, reason):
+    _directory, errors = parse(with_change("accounts", 0, country=value))
+    assert [(e.field, e.reason) for e in errors] == [("country", reason)]
+
+
+def test_an_accounts_country_is_kept():
+    directory, errors = parse(with_change("accounts", 0, country="DE"))
+    assert errors == [] and directory.accounts[0].country == "DE"
+
+
+@pytest.mark.parametrize(("value", "field", "reason"), [
+    ("アンナ", "spoken_name", "'アンナ' must be an object of language code to name, like {\"ja\": \"アンナ\"}"),
+    ({"jp": "アンナ"}, "spoken_name.jp", "is not one of the languages en, es, fr, de, ru, it, ja, zh, pt"),
+    ({"ja": ""}, "spoken_name.ja", "must be a non-empty string"),
+    ({"ja": "ア\nンナ"}, "spoken_name.ja", None),
+])
+def test_an_engineers_spoken_names_are_checked_per_language(value, field, reason):
+    _directory, errors = parse(with_change("engineers", 0, spoken_name=value))
+    assert [e.field for e in errors] == [field]
+    if reason:
+        assert errors[0].reason == reason
+
+
+def test_an_engineers_spoken_name_is_said_in_its_language_only():
+    directory, errors = parse(with_change("engineers", 0, spoken_name={"ja": "アンナ"}))
+    [anna] = [e for e in directory.engineers if e.spoken_name]
+    assert errors == [] and (anna.name_in("ja"), anna.name_in("de")) == ("アンナ", anna.name)
