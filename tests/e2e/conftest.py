@@ -1,7 +1,11 @@
 """The end-to-end tier: two real `ivr serve --demo` processes (gunicorn) sharing one real Redis.
 
 Calls are placed through the real `ivr call --url` command (a subprocess per call) or, where
-many calls are needed, through the same CallSimulator over real HTTP with `requests`.
+many calls are needed or a call must leave state behind, through the same CallSimulator over real
+HTTP with `requests` (the `phone` fixture). `ivr call --url` makes a rehearsal: the server offers it
+to no engineer and records nothing of it, and the call ends as Twilio ends one (a caller still
+waiting hangs up, then a `completed` status callback), so it leaves nobody waiting. `phone` places
+real calls and keeps a queued caller on hold, sending no closing callbacks.
 """
 from __future__ import annotations
 
@@ -222,7 +226,8 @@ class Phone:
         self.servers, self.session = servers, session
         self.validator = RequestValidator(servers.token)
 
-    def call(self, to: str, press: str, when: str, *, rotate: tuple[int, ...] = (0,)) -> Call:
+    def call(self, to: str, press: str, when: str, *, rotate: tuple[int, ...] = (0,),
+             caller: str = "+15555550123") -> Call:
         record = Call(CallResult(), "")
         counter = iter(range(10**6))
 
@@ -241,7 +246,7 @@ class Phone:
 
         # The caller stays on hold after the script (no closing callbacks): tests read the queue they are in.
         simulator = CallSimulator(self.servers.url(rotate[0]), self.servers.token, send, when, hang_up=False)
-        record.result = simulator.call(to, "+15555550123", parse_presses(press))
+        record.result = simulator.call(to, caller, parse_presses(press))
         return record
 
 

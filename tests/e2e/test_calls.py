@@ -3,26 +3,68 @@
 The demo data (ivr/demo.py): case `<d>000<suffix>` per region digit d (us=1 ca=2 emea=3 apac=4
 latam=5) has the outcome in OUTCOMES; `<d>1<j>00001` rings the engineer of the line's j-th
 language. Every call names its moment with `--at`, so hours and deadlines are fixed.
+
+`ivr call --url` (`ivr_call`) rehearses a call: it is heard in full but leaves nothing behind, so tests that
+read the state a call leaves (a waiting caller, a callback request, a record) place it with `phone`.
 """
 from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import subprocess
 import time
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from twilio.request_validator import RequestValidator
 
 from ivr.adapters.records import Records
+from ivr.voice import prompts
+from ivr.voice.speech import Catalogs
 
 from .conftest import (logged_webhooks, APAC, CA, CALL_TIMEOUT, DIGIT, EMEA, EMEA_PARTNER, IVR, LANGUAGES, LATAM, LINES, SATURDAY,
-                       TOKEN, US, at, ivr_call)
+                       TIMEZONES, TOKEN, US, at, ivr_call)
 
 PORTAL = "support.example.com"
 EMAIL = "support@example.com"
+
+# What an English caller hears (SPEC §2–§5), written out: the catalogs must say exactly this.
+GREETING = {region: f"Thank you for calling Contoso technical support for {name}." for region, name in (
+    ("us", "the United States"), ("ca", "Canada"), ("emea", "Europe, the Middle East and Africa"),
+    ("apac", "Asia-Pacific"), ("latam", "Latin America"))}
+PARTNER_GREETING = "Thank you for calling the Contoso partner support line."
+ASK_CASE = ("Please enter your eight-digit case number, or say it. You will find it in the e-mail that confirmed "
+            "your case, and on the customer portal. If you do not have a case number, press star.")
+ASK_CASE_AGAIN = "Please enter your eight-digit case number, or say it digit by digit."
+CASE_MALFORMED = "Sorry, a case number has eight digits."
+REPEAT_OFFER = "To hear this again, press star."
+SMS_OFFER = "To get the customer portal's address by text message, press {key} now."
+CALLBACK_AT_OPENING_OFFER = "If you would like us to call you back when we open, press 1 now."
+GOODBYE = "Thank you for calling. Goodbye."
+
+
+def read_back(case: str) -> str:
+    return (f"You said case number {spaced(case)}. If that is right, press 1 or say yes. "
+            "If not, press 2 or say no.")
+
+
+def closed_try_another(case: str) -> str:
+    return f"Case {spaced(case)} is no longer open. If you meant another case, please enter or say its number now."
+
+
+CATALOGS = Catalogs()
+"""The service's own catalogs. A spoken opening time ("on Monday at 8 AM", "am Montag um 8 Uhr") is computed with
+the `Speaker.when` the server says it with; the tests that use it also check it is in the caller's language."""
+
+
+def opening(region: str, lang: str, day: str, clock: str, now: str) -> str:
+    """Return how a region's line says, in a language, an opening at a wall-clock time in the line's zone."""
+    zone = ZoneInfo(TIMEZONES[region])
+    moment = datetime.fromisoformat(f"{day}T{clock}").replace(tzinfo=zone)
+    return CATALOGS.speaker(region, lang).when(moment, datetime.fromisoformat(now).astimezone(zone))
 
 # The <Say language> each region's line speaks each language in (SPEC §2: es on the US line is
 # es-US, on EMEA es-ES; fr in Canada fr-CA; pt pt-BR; zh Mandarin cmn-CN).
@@ -55,17 +97,6 @@ def texts(heard: list[dict]) -> list[str]:
     return [h["text"] for h in heard]
 
 
-def state_of(services, caller: str, queue: str) -> tuple[str, dict]:
-    """Return the CallSid and live state of the one call from a caller's number waiting in a queue.
-
-    `ivr call` makes up its CallSid and does not print it: the call is found among the queue's callers.
-    """
-    found = [(sid, services.calls.get(sid)) for sid in services.waiting.callers(queue)]
-    found = [(sid, state) for sid, state in found if state.get("caller") == caller]
-    assert len(found) == 1, found
-    return found[0]
-
-
 def deadline_of(services, queue: str, sid: str) -> str | None:
     """Return a waiting caller's deadline as stored in the queue's ordering, or None if not waiting."""
     score = services.waiting.deadline(queue, sid)
@@ -74,6 +105,23 @@ def deadline_of(services, queue: str, sid: str) -> str | None:
 
 def same_moment(a: str, b: str) -> bool:
     return datetime.fromisoformat(a) == datetime.fromisoformat(b)
+
+
+def refusal_of(heard: list[dict], reason: str, language: str = "en-US") -> list[str]:
+    """Check how an English refusal ends and return its sentences (why, and what to do instead).
+
+    Every refusal is its sentence(s), then one Gather offering the next steps (outside hours: a callback when
+    phones open, key 1, and the portal's address by SMS, key 2; otherwise the SMS, key 1) and a repeat on star,
+    then the goodbye before the hang-up.
+    """
+    outside = reason == "outside_hours"
+    tail = ([CALLBACK_AT_OPENING_OFFER, SMS_OFFER.format(key=2)] if outside else [SMS_OFFER.format(key=1)])
+    tail += [REPEAT_OFFER, GOODBYE]
+    said = texts(heard)
+    assert said[-len(tail):] == tail, said
+    sentences = 3 if outside else 1  # outside hours: when it opens, the plan's hours, the portal at any time
+    assert {h["language"] for h in heard[-len(tail) - sentences:]} == {language}, heard
+    return said[-len(tail) - sentences:-len(tail)]
 
 
 # --- signatures (SPEC §7) ------------------------------------------------------------------------------
@@ -149,122 +197,207 @@ def test_the_engineer_who_worked_the_case_is_rung_with_a_whisper(servers):
     out = ivr_call(servers, US, "1,10000001", NOON)
 
     assert out["outcome"] == {"kind": "engineer", "target": "us-en", "reason": "preferred_engineer"}
+    assert out["heard"][0]["text"] == GREETING["us"]
     assert NAMES["en"] in out["heard"][-1]["text"]
     [whisper] = out["whisper"]
     assert whisper["language"] == "en-US"
-    # The case number, read digit by digit, its plan and its severity (production, severity 2).
+    # The engineer hears their own name first, then the case number read digit by digit, its plan and its
+    # severity (production, severity 2).
+    assert whisper["text"].startswith(NAMES["en"] + ", "), whisper["text"]
     assert spaced("10000001") in whisper["text"]
     rest = whisper["text"].replace(spaced("10000001"), "")
     assert "Production" in rest
     assert re.search(r"\b2\b", rest), rest
 
 
-def test_an_engineer_who_does_not_answer_passes_the_caller_to_the_queue_without_asking_again(servers, services):
+def test_an_engineer_who_does_not_answer_passes_the_caller_to_the_queue_without_asking_again(servers, phone, services):
     caller = "+15555550201"
-    out = ivr_call(servers, US, "1,10000001,n", NOON, caller=caller)
+    call = phone.call(US, "1,10000001,n", NOON, caller=caller)
 
-    assert out["outcome"] == {"kind": "queue", "target": "us-en", "reason": "queue"}
-    assert out["whisper"], "the engineer was rung first"
-    heard = texts(out["heard"])
+    assert call.outcome == {"kind": "queue", "target": "us-en", "reason": "queue"}
+    assert call.result.whisper, "the engineer was rung first"
+    heard = texts(call.heard)
     ask, connecting = heard[3], heard[4]
+    assert ask == ASK_CASE
     assert NAMES["en"] in connecting
     assert heard.count(ask) == 1, heard  # the case number was asked for once only
     assert len(set(heard)) == len(heard), heard  # nothing was played twice
-    sid, state = state_of(services, caller, "us-en")
+    state = services.calls.get(call.sid)
+    assert state["caller"] == caller
     assert state["dial_status"] == "no-answer"
     assert state["queue"] == "us-en"
     # production, severity 2: 180 minutes from 12:00 New York
-    assert same_moment(deadline_of(services, "us-en", sid), "2026-11-18T15:00:00-05:00")
+    assert same_moment(deadline_of(services, "us-en", call.sid), "2026-11-18T15:00:00-05:00")
 
 
-def test_a_case_without_an_engineer_queues_by_its_deadline(servers, services):
+def test_a_case_without_an_engineer_queues_by_its_deadline(servers, phone, services):
     caller = "+15555550202"
-    out = ivr_call(servers, US, "1,10000002", NOON, caller=caller)
+    call = phone.call(US, "1,10000002", NOON, caller=caller)
 
-    assert out["outcome"] == {"kind": "queue", "target": "us-en", "reason": "queue"}
-    assert out["whisper"] == []
-    sid, state = state_of(services, caller, "us-en")
+    assert call.outcome == {"kind": "queue", "target": "us-en", "reason": "queue"}
+    assert call.result.whisper == []
+    state = services.calls.get(call.sid)
+    assert state["caller"] == caller
     # premium, severity 1: 30 minutes
     assert same_moment(state["deadline"], "2026-11-18T12:30:00-05:00")
-    assert same_moment(deadline_of(services, "us-en", sid), "2026-11-18T12:30:00-05:00")
+    assert same_moment(deadline_of(services, "us-en", call.sid), "2026-11-18T12:30:00-05:00")
     waiting = json.loads(state["waiting"])
     assert (waiting["case"], waiting["plan"], waiting["severity"], waiting["language"]) == ("10000002", "premium", 1, "en")
 
 
-def test_a_busy_engineer_sends_the_caller_to_the_queue_with_a_first_claim(servers, services):
+def test_a_busy_engineer_sends_the_caller_to_the_queue_with_a_first_claim(servers, phone, services):
     caller = "+15555550203"
-    out = ivr_call(servers, US, "1,10000003", NOON, caller=caller)
+    call = phone.call(US, "1,10000003", NOON, caller=caller)
 
-    assert out["outcome"] == {"kind": "queue", "target": "us-en", "reason": "queue"}
-    assert out["whisper"] == [], "a busy engineer is not rung"
-    sid, state = state_of(services, caller, "us-en")
+    assert call.outcome == {"kind": "queue", "target": "us-en", "reason": "queue"}
+    assert call.result.whisper == [], "a busy engineer is not rung"
+    state = services.calls.get(call.sid)
+    assert state["caller"] == caller
     assert json.loads(state["waiting"])["preferred"] == "us-busy"
     # production, severity 3: 360 minutes
-    assert same_moment(deadline_of(services, "us-en", sid), "2026-11-18T18:00:00-05:00")
+    assert same_moment(deadline_of(services, "us-en", call.sid), "2026-11-18T18:00:00-05:00")
 
 
-def test_a_waiting_caller_can_leave_a_callback_request(servers, services):
+def test_a_waiting_caller_can_leave_a_callback_request(servers, phone, services):
     caller = "+15555550204"
-    out = ivr_call(servers, US, "1,10000002,1,1", NOON, caller=caller)  # the key, then the number confirmed
+    call = phone.call(US, "1,10000002,1,1", NOON, caller=caller)  # the key, then the number confirmed
 
-    assert out["outcome"] == {"kind": "hangup", "target": "us-en", "reason": "callback"}
-    assert spaced("10000002") in out["heard"][-1]["text"]
-    # The caller has left the queue: their call is found through the one callback request from their number.
+    assert call.outcome == {"kind": "hangup", "target": "us-en", "reason": "callback"}
+    assert spaced("10000002") in call.heard[-1]["text"]
+    assert spaced(caller) in call.heard[-1]["text"]
+    # The caller has left the queue: their call has the one callback request from their number.
     requests_ = [request for request in services.callbacks.requests() if request["caller"] == caller]
     assert len(requests_) == 1, requests_
     request = requests_[0]
     sid = request["sid"]
+    assert sid == call.sid
     state = services.calls.get(sid)
     assert state["caller"] == caller
     assert state["callback"] == "requested"
     assert state["queue_result"] == "leave"
     assert deadline_of(services, "us-en", sid) is None, "the caller no longer waits in the queue"
+    assert sid in services.callbacks.pending("us-en")
     assert [r for r in services.callbacks.requests() if r["sid"] == sid] == [request]
     assert (request["case"], request["caller"], request["queue"], request["reason"]) == (
         "10000002", caller, "us-en", "caller")
 
 
+def waiting_from(services, queue: str, caller: str) -> list[str]:
+    """Return the CallSids of the calls from a caller's number waiting in a queue."""
+    return [sid for sid in services.waiting.callers(queue) if services.calls.get(sid).get("caller") == caller]
+
+
+def run_worker(servers) -> None:
+    """Run the real `ivr worker --burst` on the servers' Redis: it does the queued work (call records) and stops."""
+    env = dict(os.environ, REDIS_URL=servers.redis_url, IVR_DATA_DIR=str(servers.data_dirs[0]))
+    env.pop("IVR_CONFIG", None)
+    worker = subprocess.run([IVR, "worker", "--burst"], env=env, stdin=subprocess.DEVNULL, capture_output=True,
+                            text=True, timeout=CALL_TIMEOUT, check=False)
+    assert worker.returncode == 0, worker.stderr
+
+
+def test_ivr_call_is_a_rehearsal_heard_in_full_that_leaves_nothing_behind(servers, phone, http, services):
+    records = Records(services.redis)
+    start = time.time() - 1
+    # A real call, for comparison: it leaves a callback request, and the worker records it once it ends.
+    # Numbers of their own, so nothing another run left behind can be taken for this run's.
+    real_caller, holding, leaving = (f"+1555555{n:04d}" for n in random.SystemRandom().sample(range(1000, 10000), 3))
+    real = phone.call(US, "1,10000002,1,1", NOON, caller=real_caller)
+    assert real.outcome == {"kind": "hangup", "target": "us-en", "reason": "callback"}
+    assert signed_post(servers, http, 0, "/voice/status", dict(INCOMING, CallSid=real.sid, From=real_caller,
+                                                               CallStatus="completed", CallDuration="20")).status_code == 204
+
+    # `ivr call --url`: one caller holds until the script ends, one takes the callback.
+    held = ivr_call(servers, US, "1,10000002", NOON, caller=holding)
+    left = ivr_call(servers, US, "1,10000002,1,1", NOON, caller=leaving)
+
+    assert held["outcome"] == {"kind": "queue", "target": "us-en", "reason": "queue"}
+    # The hold announcement (the wait URL's TwiML) is heard as a real caller hears it, callback offer included.
+    [hold] = held["hold"]
+    assert "<Gather" in hold and "If you would rather we call you back, press 1 now." in hold
+    assert left["outcome"] == {"kind": "hangup", "target": "us-en", "reason": "callback"}
+    # The caller hears the callback confirmed, word for word what the real caller heard (but their number).
+    confirmed = left["heard"][-1]["text"]
+    assert spaced("10000002") in confirmed and spaced(leaving) in confirmed
+    assert confirmed == real.heard[-1]["text"].replace(spaced(real_caller), spaced(leaving))
+
+    # Nothing is left behind: nobody waiting, no callback request or pending callback, and, once the worker
+    # has run, no call record; the real call has all three of its own.
+    for caller in (holding, leaving):
+        assert waiting_from(services, "us-en", caller) == []
+    assert [r for r in services.callbacks.requests() if r["caller"] in (holding, leaving)] == []
+    pending = services.callbacks.pending("us-en")
+    assert real.sid in pending
+    assert [sid for sid in pending if services.calls.get(sid).get("caller") in (holding, leaving)] == []
+    run_worker(servers)
+    recorded = {r["sid"]: r for r in records.since(start)}
+    assert recorded[real.sid]["caller"] == real_caller
+    assert [r for r in recorded.values() if r.get("caller") in (holding, leaving)] == []
+
+
 REFUSALS = [
-    # (reason, keys after the language key, moment, what the refusal must mention)
-    ("case_not_found", "99999999,1234,w", NOON, [PORTAL]),
-    ("case_closed", "10000006", NOON, [PORTAL, spaced("10000006")]),
-    ("case_closed", "10000010", NOON, [PORTAL, spaced("10000010")]),  # cancelled
+    # (reason, keys after the language key, moment, what the refusal must say)
+    ("case_not_found", "99999999,1234,99999998", NOON, ["We could not find your case.", PORTAL]),
+    ("no_case_number", "99999999,1234,w", NOON, ["We did not get a case number.", PORTAL]),  # silence at the last try
+    ("no_case", "*", NOON, [PORTAL]),  # star: no case number
+    ("case_closed", "10000006,w", NOON, [PORTAL, spaced("10000006")]),  # silence when asked for another number
+    ("case_closed", "10000010,w", NOON, [PORTAL, spaced("10000010")]),  # cancelled
     ("general_inquiry", "10000007", NOON, [PORTAL, EMAIL, spaced("10000007")]),
     ("no_phone_support", "10000008", NOON, [PORTAL, EMAIL]),
     ("maintenance_expired", "10000009", NOON, [PORTAL]),
-    # basic on a Saturday; evaluation at 17:00, the first closed minute
-    ("outside_hours", "10000004", at("us", SATURDAY), [PORTAL, "Monday, November 23, 8:00\u202fAM"]),
-    ("outside_hours", "10000005", at("us", clock="17:00"), [PORTAL, "Thursday, November 19, 8:00\u202fAM"]),
+    # basic on a Saturday; evaluation at 17:00, the first closed minute: when phones open, in New York time
+    ("outside_hours", "10000004", at("us", SATURDAY), [
+        "Phone support for your plan is closed right now. It opens again "
+        + opening("us", "en", "2026-11-23", "08:00", at("us", SATURDAY)) + ", New York time.",
+        "Your plan includes phone support Monday to Friday, from 8 AM to 8 PM.",
+        f"You can update your case on the customer portal at {PORTAL} at any time."]),
+    ("outside_hours", "10000005", at("us", clock="17:00"), [
+        "Phone support for your plan is closed right now. It opens again "
+        + opening("us", "en", "2026-11-19", "08:00", at("us", clock="17:00")) + ", New York time.",
+        "Your plan includes phone support Monday to Friday, from 8 AM to 5 PM.",
+        f"You can update your case on the customer portal at {PORTAL} at any time."]),
 ]
 
 
 @pytest.mark.parametrize("reason,keys,when,mentions", REFUSALS, ids=[f"{r[0]}-{r[1][:8]}" for r in REFUSALS])
-def test_each_refusal_tells_the_caller_why_and_what_to_do_then_hangs_up(servers, reason, keys, when, mentions):
+def test_each_refusal_tells_the_caller_why_and_what_to_do_offers_the_next_steps_then_hangs_up(
+        servers, reason, keys, when, mentions):
     out = ivr_call(servers, US, f"1,{keys}", when)
 
     assert out["outcome"] == {"kind": "hangup", "target": None, "reason": reason}
     assert out["whisper"] == []
-    # The refusal; then a callback at the opening, or the portal link by SMS, may be offered.
-    last = out["heard"][-2] if reason in ("outside_hours", "case_not_found", "case_closed") else out["heard"][-1]
-    assert last["language"] == "en-US"
+    # The refusal, then the offers (a callback at the opening, the portal's address by SMS, hearing it again),
+    # then the goodbye.
+    refusal = " ".join(refusal_of(out["heard"], reason))
     for mention in mentions:
-        assert mention in last["text"], last["text"]
+        assert mention in refusal, refusal
+
+
+@pytest.mark.parametrize("case", ["10000006", "10000010"], ids=["closed", "cancelled"])
+def test_a_closed_case_first_asks_for_another_number_and_routes_that_one(servers, case):
+    out = ivr_call(servers, US, f"1,{case},10000002", NOON)
+
+    assert out["outcome"] == {"kind": "queue", "target": "us-en", "reason": "queue"}
+    said = texts(out["heard"])
+    assert said[3:5] == [ASK_CASE, closed_try_another(case)], said
 
 
 def test_three_bad_case_numbers_are_each_answered_before_the_refusal(servers, phone):
-    call = phone.call(US, "1,99999999,1234,w", NOON)
+    call = phone.call(US, "1,99999999,1234,99999998", NOON)
 
     assert call.outcome["reason"] == "case_not_found"
     assert call.paths.count("/voice/case") == 3
     heard = texts(call.heard)
-    # welcome, 2 menu options, then: ask, unknown (read back), ask, malformed, ask, (silence) refusal, and the
-    # offer of the portal's address by SMS
-    assert len(heard) == 10, heard
-    assert "text message" in heard[9]
+    # welcome, 2 menu options, then: ask, unknown (read back), ask again, malformed, ask again, (unknown) the
+    # refusal, the offer of the portal's address by SMS, the offer to hear it again, goodbye
+    assert len(heard) == 12, heard
+    assert heard[3] == ASK_CASE, "the first time, where to find the number and what to do without one"
     assert spaced("99999999") in heard[4]
-    assert heard[4] != heard[6]
-    assert heard[3] == heard[5] == heard[7], "the case number is asked for again after each"
-    assert PORTAL in heard[8]
+    assert heard[6] == CASE_MALFORMED
+    assert heard[5] == heard[7] == ASK_CASE_AGAIN, "the case number is asked for again after each"
+    assert refusal_of(call.heard, "case_not_found") == [heard[8]]
+    assert heard[8].startswith("We could not find your case.") and PORTAL in heard[8]
+    assert spaced("99999998") not in heard[8]
 
 
 # --- hours and deadlines: the same cases inside their hours queue ---------------------------------------
@@ -286,46 +419,85 @@ def test_a_basic_plan_is_refused_at_night(servers, phone):
     call = phone.call(US, "1,10000004", at("us", clock="22:00"))
 
     assert call.outcome == {"kind": "hangup", "target": None, "reason": "outside_hours"}
-    assert "Thursday, November 19, 8:00\u202fAM" in call.heard[-2]["text"]
+    tomorrow = opening("us", "en", "2026-11-19", "08:00", at("us", clock="22:00"))
+    assert tomorrow.startswith("tomorrow "), tomorrow  # Thursday 08:00 is said as the next day
+    assert refusal_of(call.heard, "outside_hours")[0] == (
+        f"Phone support for your plan is closed right now. It opens again {tomorrow}, New York time.")
 
 
-@pytest.mark.parametrize("region,key,lang,date_text", [
-    ("emea", "2", "de", "Montag, 23. November, 08:00"),
-    ("us", "2", "es", "lunes, 23 de noviembre, 8:00"),
-    ("apac", "2", "ja", "11月23日月曜日 8:00"),
+@pytest.mark.parametrize("region,key,lang,weekday", [
+    ("emea", "2", "de", "Montag"),
+    ("us", "2", "es", "lunes"),
+    ("apac", "2", "ja", "月曜日"),
 ])
-def test_the_opening_time_is_said_in_the_callers_language(servers, phone, region, key, lang, date_text):
-    call = phone.call(LINES[region], f"{key},{DIGIT[region]}0000004", at(region, SATURDAY))
+def test_the_opening_time_is_said_in_the_callers_language(servers, phone, region, key, lang, weekday):
+    when = at(region, SATURDAY)
+    call = phone.call(LINES[region], f"{key},{DIGIT[region]}0000004", when)
 
     assert call.outcome["reason"] == "outside_hours"
-    assert call.heard[-1]["language"] == SAY[(region, lang)]
-    assert date_text in call.heard[-2]["text"]
+    voice = SAY[(region, lang)]
+    assert call.heard[-1] == {"text": CATALOGS.speaker(region, lang).text(prompts.GOODBYE), "language": voice,
+                              "voice": call.heard[-1]["voice"]}
+    # Saturday noon: phones open on Monday at 08:00 in the line's zone, said as the language says it.
+    said = opening(region, lang, "2026-11-23", "08:00", when)
+    assert weekday in said and "8" in said, said
+    # The refusal's first sentence (then the plan's hours, the portal, two offers, the repeat, the goodbye).
+    refusal = call.heard[-7]
+    assert refusal["language"] == voice
+    assert said in refusal["text"], refusal["text"]
+    assert CATALOGS.speaker(region, lang).zone_city(TIMEZONES[region]) in refusal["text"]
 
 
-def test_the_partner_line_offers_english_only_and_serves_round_the_clock(servers, services):
+def test_the_partner_line_offers_english_only_and_serves_round_the_clock(servers, phone, services):
     caller = "+15555550205"
     # A basic-plan partner account gets production-level support: 03:00 on a Saturday is open.
-    out = ivr_call(servers, EMEA_PARTNER, "39000001", at("emea", SATURDAY, "03:00"), caller=caller)
+    call = phone.call(EMEA_PARTNER, "39000001", at("emea", SATURDAY, "03:00"), caller=caller)
 
-    assert out["outcome"] == {"kind": "queue", "target": "emea-en", "reason": "queue"}
-    heard = out["heard"]
+    assert call.outcome == {"kind": "queue", "target": "emea-en", "reason": "queue"}
+    heard = call.heard
     assert len(heard) == 5, "welcome, case number, queue announcement, position, callback offer: no menu"
+    assert heard[0]["text"] == PARTNER_GREETING
+    assert heard[1]["text"] == ASK_CASE
     assert {h["language"] for h in heard} == {"en-GB"}
-    sid, _ = state_of(services, caller, "emea-en")
+    assert services.calls.get(call.sid)["caller"] == caller
     # production severity 1: 60 minutes, in the account's zone (Amsterdam, UTC+1)
-    assert same_moment(deadline_of(services, "emea-en", sid), "2026-11-21T05:00:00+01:00")
+    assert same_moment(deadline_of(services, "emea-en", call.sid), "2026-11-21T05:00:00+01:00")
 
 
 @pytest.mark.parametrize("line,said,case,target", [
-    (EMEA, "2,s:3 1 2 0 0 0 0 1.", "31200001", "emea-de"),
-    (APAC, "2,s:４１２００００１", "41200001", "apac-ja"),  # full-width digits, as Japanese recognition gives them
+    (EMEA, "2,s:3 1 2 0 0 0 0 1.,1", "31200001", "emea-de"),
+    (APAC, "2,s:４１２００００１,1", "41200001", "apac-ja"),  # full-width digits, as Japanese recognition gives them
 ], ids=["spaced-digits", "full-width-digits"])
-def test_a_case_number_can_be_said_instead_of_keyed(servers, phone, line, said, case, target):
-    region = target.split("-")[0]
+def test_a_case_number_can_be_said_instead_of_keyed_and_is_read_back_first(servers, phone, line, said, case, target):
+    region, lang = target.split("-")
     call = phone.call(line, said, at(region))
 
     assert call.outcome == {"kind": "engineer", "target": target, "reason": "preferred_engineer"}
+    assert call.paths.count("/voice/case-confirm") == 1
+    n = len(LANGUAGES[region])
+    # welcome, menu, case prompt, the number read back digit by digit in the caller's language, connecting
+    read = call.heard[n + 2]
+    assert read["language"] == SAY[(region, lang)]
+    assert read["text"] == CATALOGS.speaker(region, lang).text(prompts.CASE_READ_BACK, case=spaced(case))
+    assert NAMES[lang] in call.heard[n + 3]["text"]
     assert spaced(case) in call.result.whisper[0]["text"]
+
+
+def test_a_spoken_case_number_is_routed_only_once_the_caller_confirms_it(servers):
+    # 10000001 would ring its engineer: the caller says no, and keys 10000002 instead.
+    out = ivr_call(servers, US, "1,s:1 0 0 0 0 0 0 1,2,10000002", NOON)
+
+    assert out["outcome"] == {"kind": "queue", "target": "us-en", "reason": "queue"}
+    assert out["whisper"] == [], "the number said and denied rang nobody"
+    assert texts(out["heard"])[3:6] == [ASK_CASE, read_back("10000001"), ASK_CASE_AGAIN]
+
+
+def test_a_spoken_case_number_confirmed_by_saying_yes_is_routed(servers):
+    out = ivr_call(servers, US, "1,s:1 0 0 0 0 0 0 1,s:yes", NOON)
+
+    assert out["outcome"] == {"kind": "engineer", "target": "us-en", "reason": "preferred_engineer"}
+    assert texts(out["heard"])[3:5] == [ASK_CASE, read_back("10000001")]
+    assert spaced("10000001") in out["whisper"][0]["text"]
 
 
 def test_a_number_not_configured_reaches_the_default_line(servers, phone):
@@ -356,14 +528,18 @@ def test_the_language_menu_offers_each_language_in_its_own_voice(servers, phone,
     call = phone.call(LINES[region], "w,w,w", at(region))
 
     languages = LANGUAGES[region]
+    # The greeting names the company and the region reached, in the line's first language.
+    assert call.heard[0] == {"text": GREETING[region], "language": SAY[(region, "en")], "voice": call.heard[0]["voice"]}
     options = call.heard[1:1 + len(languages)]
     assert [o["language"] for o in options] == [SAY[(region, lang)] for lang in languages]
     for key, option in enumerate(options, start=1):
         assert str(key) in option["text"]
     assert len({o["text"] for o in options}) == len(options)
-    # Silence at the menu picks the line's first language; silence at the case prompt three times ends the call.
-    assert call.outcome == {"kind": "hangup", "target": None, "reason": "case_not_found"}
-    assert call.heard[-1]["language"] == SAY[(region, languages[0])]
+    # Silence at the menu (twice) picks the line's first language; silence at the case prompt three times ends
+    # the call, told that no case number was heard.
+    assert call.outcome == {"kind": "hangup", "target": None, "reason": "no_case_number"}
+    assert refusal_of(call.heard, "no_case_number", SAY[(region, languages[0])])[0].startswith(
+        "We did not get a case number.")
 
 
 @pytest.mark.parametrize("region,lang,case,key", LANGUAGE_CASES,
@@ -379,6 +555,7 @@ def test_each_language_is_spoken_from_the_menu_on(servers, phone, region, lang, 
     voice = SAY[(region, lang)]
     assert (ask["language"], connecting["language"], whisper["language"]) == (voice, voice, voice)
     assert NAMES[lang] in connecting["text"]
+    assert whisper["text"].startswith(NAMES[lang]), whisper["text"]  # the engineer is named first
     assert spaced(case) in whisper["text"]
     reference = english(phone, region)
     if lang == "en":
@@ -505,12 +682,8 @@ def test_the_worker_keeps_a_record_of_each_finished_call(servers, phone, http, s
     records = Records(services.redis)
     assert records.get(call.sid) == {}, "the webhook only queues the work"
 
-    env = dict(os.environ, REDIS_URL=servers.redis_url, IVR_DATA_DIR=str(servers.data_dirs[0]))
-    env.pop("IVR_CONFIG", None)
-    worker = subprocess.run([IVR, "worker", "--burst"], env=env, stdin=subprocess.DEVNULL, capture_output=True,
-                            text=True, timeout=CALL_TIMEOUT, check=False)
+    run_worker(servers)
 
-    assert worker.returncode == 0, worker.stderr
     record = records.get(call.sid)
     assert record["sid"] == call.sid
     assert (record["case"], record["queue"], record["status"], record["duration"]) == ("10000003", "us-en",

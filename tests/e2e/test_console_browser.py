@@ -1,7 +1,8 @@
 """The staff console in a real browser (headless Debian chromium, driven by Playwright) against `ivr serve --demo`.
 
 An engineer given a password with `ivr staff set-password` signs in through the page, sees a
-caller queued by real signed webhooks appear without reloading, changes presence with the
+caller queued by real signed webhooks (the `Phone`: a real call that stays on hold, not an `ivr call`
+rehearsal, which no engineer is offered and which ends before the page could show it) appear without reloading, changes presence with the
 buttons and presses Take next call: the demo's dispatcher rings them for that caller, which the
 page shows with the REST request the demo shows instead of sending. The softphone is shown ringing with the case's parameters,
 with a stand-in for Twilio's Device: nothing here talks to Twilio, and every request the
@@ -20,11 +21,12 @@ from zoneinfo import ZoneInfo
 import jwt
 import pytest
 import redis
+import requests
 from playwright.sync_api import expect, sync_playwright
 
 from tests.redis_server import free_port
 
-from .conftest import IVR, US, Servers, _server_env, _stop, _wait_healthy, ivr_call, services_at
+from .conftest import IVR, US, Phone, Servers, _server_env, _stop, _wait_healthy, services_at
 
 
 CHROMIUM = "/usr/bin/chromium"
@@ -179,8 +181,9 @@ def test_an_engineer_signs_in_sees_a_caller_arrive_changes_presence_and_takes_th
         expect(page.locator("#presence")).to_have_text("away")
         expect(page.locator("#presence-form button[data-state=away]")).to_have_attribute("aria-pressed", "true")
 
-        out = ivr_call(console_server, US, "1,10000002", now_in_new_york(), caller="+15555550311")
-        assert out["outcome"] == {"kind": "queue", "target": "us-en", "reason": "queue"}
+        with requests.Session() as http:
+            call = Phone(console_server, http).call(US, "1,10000002", now_in_new_york(), caller="+15555550311")
+        assert call.outcome == {"kind": "queue", "target": "us-en", "reason": "queue"}
         row = page.locator("#callers tbody tr", has_text="10000002")
         expect(row).to_be_visible()  # appears without a reload
         expect(row).to_contain_text("US Premium Ltd")

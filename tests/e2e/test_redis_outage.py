@@ -78,12 +78,17 @@ def health(base: str) -> tuple[int, dict, int, dict]:
 
 
 def place(base: str, session: requests.Session, press: str) -> dict:
-    """Place a signed call to the US line over HTTP; return where it ended."""
+    """Place a signed call to the US line over HTTP; return where it went.
+
+    A queued caller stays on hold (no hang-up, no closing status callback), as callers do across an outage:
+    the waiting callers must still be there once Redis is back.
+    """
     def send(url, params, headers):
         reply = session.post(url, data=params, headers=headers, timeout=10)
         return reply.status_code, reply.text, reply.headers
 
-    return CallSimulator(base, TOKEN, send, NOON).call(US, "+15555550123", parse_presses(press)).outcome
+    simulator = CallSimulator(base, TOKEN, send, NOON, hang_up=False)
+    return simulator.call(US, "+15555550123", parse_presses(press)).outcome
 
 
 @contextmanager
@@ -127,7 +132,8 @@ def test_a_killed_embedded_redis_is_back_within_5_s_and_health_tells_the_truth(s
     assert socket_answers(data_dir)
     assert health(base) == (200, {"status": "ok", "redis": "up"}, 200, {"ready": True})
     assert place(base, session, QUEUED[0]) == QUEUED[1]
-    # The same data directory: the waiting callers and directory survived in the AOF.
+    # The same data directory: the waiting callers (the one queued before the kill, the one after) and the
+    # directory survived in the AOF.
     services = services_at(f"unix://{data_dir / 'redis.sock'}")
     try:
         assert len(services.waiting.callers("us-en")) >= 2
