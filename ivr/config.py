@@ -75,6 +75,9 @@ DEFAULTS: dict = {
     "callback": {"attempts": 3, "retry_interval": 300},
     # The duty manager: SLA breaches and callers asking for them. A URL getting signed JSON, a number, or both.
     "alerts": {"webhook": "", "sms": ""},
+    # Case-number guessing: failed tries per calling number within a sliding window, past which the
+    # call ends before any lookup; a surge of failures on one line alerts the duty manager instead.
+    "security": {"guess_limit": 10, "guess_window": 3600, "surge": 30, "surge_window": 600},
     # Where events for the case system are POSTed (signed JSON); "": kept for `ivr events` only.
     "case_system": {"webhook": ""},
     # Twilio's REST API (offers, dequeues); an egress gateway, or a local stand-in in tests.
@@ -92,7 +95,8 @@ _SECTION_KEYS = {"dial": {"timeout"}, "queue": {"max_wait", "hold_music"},
                  "calls": {"state_ttl", "record_ttl", "record_delay"}, "http": {"max_body"}, "proxy": {"trusted"},
                  "dispatch": {"claim_window", "wrap_up", "offer_timeout"}, "twilio": {"api_base"},
                  "callback": {"attempts", "retry_interval"},
-                 "case_system": {"webhook"}, "alerts": {"webhook", "sms"}}
+                 "case_system": {"webhook"}, "alerts": {"webhook", "sms"},
+                 "security": {"guess_limit", "guess_window", "surge", "surge_window"}}
 # Every pattern below is used with fullmatch: `$` would let a trailing newline through.
 _HHMM = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 _REGION_CODE = re.compile(r"[a-z][a-z0-9]*")
@@ -101,6 +105,10 @@ _NETLOC = re.compile(r"(?P<host>[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::(?P<port>[
 _LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 
 RANGES: dict[tuple[str, str], tuple[int, int, str]] = {
+    ("security", "guess_limit"): (1, 1000, "failed tries"),
+    ("security", "guess_window"): (60, 86400, "seconds"),
+    ("security", "surge"): (2, 100000, "failed tries"),
+    ("security", "surge_window"): (60, 86400, "seconds"),
     ("dial", "timeout"): (5, 600, "seconds"),
     ("queue", "max_wait"): (60, 86400, "seconds"),
     ("calls", "state_ttl"): (600, 2592000, "seconds"),
@@ -165,6 +173,10 @@ class Settings:
     alerts_sms: str = ""
     """The duty manager's number for alerts by SMS (E.164); empty for none."""
     case_system_webhook: str = ""
+    guess_limit: int = 10
+    guess_window: int = 3600
+    surge: int = 30
+    surge_window: int = 600
     """Where events for the case system are POSTed; empty: kept in Redis for `ivr events`."""
     trusted_proxies: tuple[str, ...] = ()
     source: str = "built-in defaults"
@@ -353,6 +365,10 @@ def build_settings(raw: dict, source: str = "built-in defaults") -> Settings:
         alerts_webhook=_webhook(raw["alerts"]["webhook"], "alerts.webhook", source),
         alerts_sms=_phone(raw["alerts"]["sms"], "alerts.sms", source),
         case_system_webhook=_webhook(raw["case_system"]["webhook"], "case_system.webhook", source),
+        guess_limit=numbers["guess_limit"],
+        guess_window=numbers["guess_window"],
+        surge=numbers["surge"],
+        surge_window=numbers["surge_window"],
         trusted_proxies=_trusted_proxies(raw["proxy"]["trusted"], source),
         source=source,
     )

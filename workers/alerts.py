@@ -18,6 +18,8 @@ SENT_FOR = 30 * 86400
 TEXTS = {
     "sla_breach": "Support SLA breached: {kind} for case {case} in {queue} passed its deadline {deadline}.",
     "manager_requested": "A caller asks for the duty manager: case {case} in {queue}, calling from {caller}.",
+    "guess_surge": "Many wrong case numbers on line {line}: {count} in the last {minutes} minutes. Someone may be "
+                   "guessing case numbers; callers past their limit are refused one by one.",
 }
 """What the duty manager's SMS says; operator-facing, in English like the logs."""
 
@@ -42,7 +44,8 @@ def alert(kind: str, case: str, key: str, details: dict) -> dict:
     if settings.alerts_sms and not services.redis.exists(keys.alert_sent(key, "sms")):
         line = settings.lines.get(details.get("line", ""), settings.default_line)
         text = TEXTS[kind].format(case=case or "-", **{k: details.get(k, "-") for k in ("kind", "queue", "deadline",
-                                                                                          "caller")})
+                                                                                          "caller", "line", "count",
+                                                                                          "minutes")})
         rest().messages.create(to=settings.alerts_sms, from_=line.number, body=text)
         services.redis.set(keys.alert_sent(key, "sms"), "1", ex=SENT_FOR)
         done["sms"] = True

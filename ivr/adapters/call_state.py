@@ -83,6 +83,29 @@ class CallState:
         self._write(pipe, sid, event, clean(fields))
         pipe.execute()
 
+    def arrive(self, sid: str, guesser: str, window: int, **fields) -> int:
+        """Record a new call's first fields and return the failed case-number tries from its number in the
+        last `window` seconds, in one round trip."""
+        pipe = self.redis.pipeline(transaction=True)
+        if sid:
+            self._write(pipe, sid, "incoming", clean(fields))
+        pipe.zcount(keys.guesses(guesser), time.time() - window, "+inf")
+        return int(pipe.execute()[-1])
+
+    def failed_try(self, sid: str, caller: str, line: str, window: int, surge_window: int) -> tuple[int, int]:
+        """Count a failed case-number try against the calling number and the line; return both counts in their
+        sliding windows (the number's, the line's)."""
+        moment = time.time()
+        member = f"{sid}:{moment:.6f}"
+        pipe = self.redis.pipeline(transaction=True)
+        for key, span in ((keys.guesses(caller), window), (keys.line_failures(line), surge_window)):
+            pipe.zadd(key, {member: moment})
+            pipe.zremrangebyscore(key, "-inf", moment - span)
+            pipe.zcard(key)
+            pipe.expire(key, span)
+        replies = pipe.execute()
+        return int(replies[2]), int(replies[6])
+
     def update_and_get(self, sid: str, event: str, **fields) -> dict[str, str]:
         """Merge fields into a call's state and return the whole state, in one round trip."""
         if not sid:

@@ -34,6 +34,8 @@
 | `ivr:outbox-cases` | set: cases with undelivered events | the cases in `ivr:outbox:*` |
 | `ivr:outbox-seen:<key>` | string: an event already published (idempotency) | TTL 30 days |
 | `ivr:outbox-lock:<case>` | string: the worker delivering a case's events | TTL 120 s |
+| `ivr:guesses:<number>` | sorted set: a calling number's failed case-number tries by time | trimmed to `security.guess_window`; key TTL the same |
+| `ivr:line-failures:<line>` | sorted set: a line's failed case-number tries by time | trimmed to `security.surge_window`; key TTL the same |
 | `ivr:unconfigured-numbers` | hash: a called number no line is configured for → calls it had | the numbers Twilio sends (signed) to this service |
 | `ivr:sms-sent:<number>:<day>` | string: the portal link texted to a number that day | TTL one day |
 | `ivr:alert:<key>:<channel>` | string: an alert delivered on a channel (webhook, sms) | TTL 30 days |
@@ -140,6 +142,14 @@ def callback(sid: str) -> str:
 
 def pending(queue: str) -> str:
     return f"{PREFIX}pending:{queue}"
+
+
+def guesses(caller: str) -> str:
+    return f"{PREFIX}guesses:{caller}"
+
+
+def line_failures(line: str) -> str:
+    return f"{PREFIX}line-failures:{line}"
 
 
 def sms_sent(number: str, day: str) -> str:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -12,7 +13,7 @@ from ivr.adapters.offers import RING_GRACE
 from ivr.adapters.store import dial_token
 from ivr.adapters.waiting import parse_queue_entry, queue_entry
 from ivr.services.routing import at_opening, route_call
-from workers import send_portal_link
+from workers import alert, send_portal_link
 from workers.queues import CALLBACKS
 from routing import Enqueue, Refused
 from routing.records import CASE_NUMBER
@@ -21,7 +22,7 @@ from . import prompts
 from .numbers import callable_number
 from .speech import spaced_digits
 from .spoken_numbers import spoken_digits, spoken_yes_no
-from .twiml import (CASE_ATTEMPTS, CONFIRM_KEYS, GATHER_TIMEOUT, NO_CASE_KEY, REFUSAL_REPEATS, REPEAT_KEY, ask_case,
+from .twiml import (Answer, guess_key, CASE_ATTEMPTS, CONFIRM_KEYS, GATHER_TIMEOUT, NO_CASE_KEY, REFUSAL_REPEATS, REPEAT_KEY, ask_case,
                     case_digits, case_gather, current_language, current_line, dial, enqueue, number_param, param,
                     refusal_keys, refuse, rehearsal, say, services, speaker, twiml)
 
@@ -161,6 +162,12 @@ def take_number(response: VoiceResponse, line, language: str, sid: str, attempt:
 def _try_again(response: VoiceResponse, line, language: str, sid: str, attempt: int, raw: str, digits: str):
     """Say why the number was not taken and ask again; after the last try, say what to do instead."""
     voice = speaker(line, language)
+    if raw.strip() and _guessed_too_often(sid, line):
+        svc = services()
+        svc.calls.decide(sid, decision="refused", reason="too_many_tries", case="")
+        say(response, voice, voice.text(prompts.TOO_MANY_TRIES, portal=svc.settings.portal))
+        response.hangup()
+        return twiml(Answer(response, "refused:too_many_tries"))
     if attempt >= CASE_ATTEMPTS:
         # The words fit the cause: after silence nobody is told their case could not be found.
         reason = "no_case_number" if not raw.strip() else "case_not_found"
@@ -173,6 +180,25 @@ def _try_again(response: VoiceResponse, line, language: str, sid: str, attempt: 
         problem = voice.text(prompts.CASE_UNKNOWN, case=spaced_digits(digits))
     say(response, voice, problem)
     return twiml(ask_case(response, line, language, attempt + 1))
+
+
+def _guessed_too_often(sid: str, line) -> bool:
+    """Count a wrong case number against the calling number and the line; tell whether the number is past its limit.
+
+    A surge of wrong numbers on the line alerts the duty manager (once per window) rather than locking the
+    line's other callers out.
+    """
+    svc = services()
+    settings = svc.settings
+    caller, limit = guess_key(request.form.get("From"))
+    tried, on_line = svc.calls.failed_try(sid, caller, line.number, settings.guess_window, settings.surge_window)
+    if on_line >= settings.surge and (settings.alerts_webhook or settings.alerts_sms) and not rehearsal():
+        bucket = int(time.time() // settings.surge_window)
+        log.warning("line %s: %d wrong case numbers in %d s", line.number, on_line, settings.surge_window)
+        svc.jobs.once(alert, "guess_surge", "", f"surge:{line.number}:{bucket}",
+                      {"line": line.number, "count": on_line, "minutes": settings.surge_window // 60},
+                      job_id=f"surge-{line.number.lstrip('+')}-{bucket}", queue=CALLBACKS, result_ttl=3600)
+    return tried >= limit
 
 
 def _refused(response: VoiceResponse, line, language: str, sid: str, decision: Refused, case: str):

@@ -9,8 +9,8 @@ from twilio.twiml.voice_response import VoiceResponse
 from routing.lines import normalize_number
 
 from . import prompts
-from .twiml import (GATHER_TIMEOUT, MENU_ATTEMPTS, ask_case, current_line, number_param, param, say, services,
-                    speaker, twiml)
+from .twiml import (GATHER_TIMEOUT, MENU_ATTEMPTS, Answer, ask_case, current_line, guess_key, number_param, param,
+                    say, services, speaker, twiml)
 
 bp = Blueprint("language", __name__)
 log = logging.getLogger(__name__)
@@ -43,14 +43,25 @@ def incoming():
     line = current_line()
     called = request.form.get("To", "")
     svc = services()
-    svc.calls.update(param("CallSid"), event="incoming", line=line.number,
-                     caller=request.form.get("From", ""), called=called)
+    caller, limit = guess_key(request.form.get("From"))
+    tried = svc.calls.arrive(param("CallSid"), caller, svc.settings.guess_window, line=line.number,
+                             caller=request.form.get("From", ""), called=called)
     if normalize_number(called) not in svc.settings.lines and not param("line"):
         # Answered all the same, on the default line; but a number nobody configured must be noticed.
         count = svc.calls.unconfigured(normalize_number(called) or "(none)")
         log.warning("call %s to %r, which has no line configured: answered on the default line %s "
                     "(%d call(s) to it so far; see `ivr lines`)", param("CallSid"), called, line.number, count)
     response = VoiceResponse()
+    if tried >= limit:
+        # Guessing case numbers from this phone: told why in each of the line's languages, and no lookup at all.
+        log.warning("call %s: %d failed case-number tries from this number lately: ended at the greeting",
+                    param("CallSid"), tried)
+        svc.calls.decide(param("CallSid"), decision="refused", reason="too_many_tries", case="")
+        for lang in line.languages:
+            voice = speaker(line, lang)
+            say(response, voice, voice.text(prompts.TOO_MANY_TRIES, portal=svc.settings.portal))
+        response.hangup()
+        return twiml(Answer(response, "refused:too_many_tries"))
     first = speaker(line, line.first_language)
     say(response, first, greeting(line))
     if len(line.languages) == 1:

@@ -44,6 +44,11 @@ CASE_UNKNOWN = N_("Sorry, we could not find case %(case)s.")
 # TRANSLATORS: read back after the caller SAID the number; %(case)s is read digit by digit.
 CASE_READ_BACK = N_(
     "You said case number %(case)s. If that is right, press 1 or say yes. If not, press 2 or say no.")
+# Said, then the call ends, when a calling number has given too many wrong case numbers lately.
+TOO_MANY_TRIES = N_(
+    "Sorry, too many case numbers that we could not find have been entered from this phone number. You will "
+    "find your case number in the e-mail that confirmed your case, and on the customer portal at %(portal)s. "
+    "Please call us again later. Goodbye.")
 CASE_CLOSED_TRY_ANOTHER = N_(
     "Case %(case)s is no longer open. If you meant another case, please enter or say its number now.")
 

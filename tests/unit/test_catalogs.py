@@ -30,7 +30,7 @@ def all_msgids():
                prompts.PORTAL_SMS_ALREADY_SENT, prompts.OFFER_MANAGER, prompts.MANAGER_REQUESTED,
                prompts.WELCOME_PARTNER, prompts.ASK_CASE_AGAIN, prompts.CASE_READ_BACK, prompts.CASE_CLOSED_TRY_ANOTHER,
                prompts.OUTSIDE_HOURS_ZONE, prompts.PLAN_HOURS_WEEKDAYS, prompts.PORTAL_ANY_TIME, prompts.REPEAT_OFFER,
-               prompts.GOODBYE]
+               prompts.GOODBYE, prompts.TOO_MANY_TRIES]
     texted = [prompts.CASE_CANCELLED_SMS, prompts.PORTAL_SMS_NEW_CASE, prompts.PORTAL_SMS_CLOSED_CASE,
               prompts.PORTAL_SMS_PORTAL, prompts.PORTAL_SMS_RENEWAL]
     return (singles + texted + list(prompts.WELCOME_REGION.values()) + list(prompts.REFUSED.values())
