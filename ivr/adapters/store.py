@@ -17,6 +17,7 @@ from routing.model import DEFAULT_PRESENCE, PRESENCE_STATES
 from routing.records import Directory
 
 from . import keys
+from .connection import redis_from_url
 
 COMMAND_TIMEOUT = 1.0
 """Seconds an `ivr` command waits on Redis (the webhooks have their own budget: `ivr.adapters.breaker`)."""
@@ -26,10 +27,12 @@ LOAD_CHUNK = 5000
 
 
 def connect(url: str, timeout: float = COMMAND_TIMEOUT, decode: bool = True) -> redis.Redis:
-    """Return a client for a Redis URL with short timeouts; it connects on first use."""
-    # One quick retry covers a connection dropped by a Redis restart; more would outlast Twilio's patience.
-    return redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout, decode_responses=decode,
-                                retry=Retry(NoBackoff(), 1))
+    """Return a client for a Redis URL (or a Sentinel set: `ivr.adapters.connection`) with short timeouts; it
+    connects on first use."""
+    # One quick retry covers a connection dropped by a Redis restart or a failover; more would outlast Twilio's
+    # patience.
+    return redis_from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout, decode_responses=decode,
+                          retry=Retry(NoBackoff(), 1))
 
 
 def as_json(record) -> dict:
@@ -62,6 +65,26 @@ def _engineer(raw: str | None) -> Engineer | None:
     data = json.loads(raw)
     data["languages"], data["regions"] = tuple(data["languages"]), tuple(data["regions"])
     return Engineer(**data)
+
+
+_LOOKUP = """
+-- A case with its account, its engineer, the engineer's presence and engagement, and how many are on
+-- shift for each queue asked about (KEYS[2..]): one round trip for the call's routing. The account and
+-- engineer keys come from the case itself, so they are built here from the prefixes in ARGV (one
+-- Redis, not a Cluster: see the README).
+local raw = redis.call('GET', KEYS[1])
+if not raw then return false end
+local case = cjson.decode(raw)
+local reply = {raw, redis.call('GET', ARGV[1] .. case['account']), false, false, false}
+local engineer = case['engineer']
+if engineer and engineer ~= cjson.null then
+    reply[3] = redis.call('GET', ARGV[2] .. engineer)
+    reply[4] = redis.call('GET', ARGV[3] .. engineer)
+    reply[5] = redis.call('GET', ARGV[4] .. engineer)
+end
+for i = 2, #KEYS do reply[#reply + 1] = redis.call('SCARD', KEYS[i]) end
+return reply
+"""
 
 
 def dial_token(call: str) -> str | None:
@@ -108,6 +131,7 @@ class Store:
 
     def __init__(self, client: redis.Redis):
         self.redis = client
+        self._lookup = client.register_script(_LOOKUP)
 
     key = staticmethod(keys.directory)
 
@@ -169,31 +193,23 @@ class Store:
         return self.lookup(number)[0]
 
     def lookup(self, number: str, queues: Iterable[str] = (), call: str = "") -> tuple[CaseFile | None, Staffing]:
-        """Return a case file and whether anyone on shift serves each of the queues, in two round trips.
+        """Return a case file and whether anyone on shift serves each of the queues, in one round trip.
 
         `call` is the call being routed: an engineer engaged by ringing that very call (a retried
         webhook) is not busy for it.
         """
         queues = tuple(queues)
-        raw = self.redis.get(self.key("case", number))
-        if raw is None:
+        reply = self._lookup(keys=[self.key("case", number), *(self.key("staff", queue) for queue in queues)],
+                             args=[self.key("account", ""), self.key("engineer", ""), self.key("presence", ""),
+                                   keys.engaged("")])
+        if not reply:
             return None, Staffing()
+        raw, account_raw, engineer_raw, presence_raw, engaged, *staffed = reply
         case = Case(**json.loads(raw))
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.get(self.key("account", case.account))
-        if case.engineer:
-            pipe.get(self.key("engineer", case.engineer))
-            pipe.get(self.key("presence", case.engineer))
-            pipe.get(keys.engaged(case.engineer))
-        for queue in queues:
-            pipe.scard(self.key("staff", queue))
-        results = pipe.execute()
-        account = _account(results[0])
-        engineer = _engineer(results[1]) if case.engineer else None
-        engaged = results[3] if case.engineer else None
-        presence = (effective_presence(results[2] or DEFAULT_PRESENCE, engaged not in (None, dial_token(call)))
+        account = _account(account_raw)
+        engineer = _engineer(engineer_raw) if case.engineer else None
+        presence = (effective_presence(presence_raw or DEFAULT_PRESENCE, engaged not in (None, dial_token(call)))
                     if case.engineer else DEFAULT_PRESENCE)
-        staffed = results[len(results) - len(queues):]
         staffing = Staffing({queue: bool(count) for queue, count in zip(queues, staffed, strict=True)})
         return CaseFile(case, account, engineer, presence), staffing
 

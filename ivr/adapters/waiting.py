@@ -6,6 +6,8 @@ log together; a caller joins once and leaves once, however often Twilio reports 
 from __future__ import annotations
 
 import json
+import time
+from dataclasses import dataclass
 from datetime import datetime
 
 import redis
@@ -78,6 +80,41 @@ def parse_queue_entry(text: str | None) -> Enqueue | None:
         return None
 
 
+_HOLD = """
+-- A waiting call asks for its hold announcement: note it is still holding (and its QueueSid, the first
+-- time), count the announcement, and read what the caller is told: their place in the deadline order,
+-- the pending callbacks due before them, the queue's answered waits and who is on shift. One round trip.
+-- A rehearsal (ARGV[7] ~= '1') is only read: never heard from, it is never offered to an engineer.
+local count = 1
+if ARGV[7] == '1' then
+    redis.call('HSET', KEYS[1], 'heard', ARGV[1], 'line', ARGV[2])
+    redis.call('HSETNX', KEYS[1], 'queue_sid', ARGV[3])
+    count = redis.call('HINCRBY', KEYS[1], 'announcements', 1)
+    redis.call('EXPIRE', KEYS[1], ARGV[4])
+end
+local rank = redis.call('ZRANK', KEYS[2], ARGV[5])
+local before = 0
+if rank then
+    before = redis.call('ZCOUNT', KEYS[3], '-inf', '(' .. redis.call('ZSCORE', KEYS[2], ARGV[5]))
+end
+local stats = redis.call('HMGET', KEYS[4], ARGV[6] .. ':average', ARGV[6] .. ':samples')
+return {count, rank, before, stats[1], stats[2], redis.call('SCARD', KEYS[5])}
+"""
+
+
+@dataclass(frozen=True)
+class HoldView:
+    """What a waiting caller's announcement is made of."""
+
+    announcement: int
+    """Which announcement this is: 1 the first time."""
+    ahead: int | None
+    """Callers and pending callbacks served before this one; None when Redis does not know the caller."""
+    average: float | None
+    samples: int
+    on_shift: int
+
+
 class Waiting:
     """Reads and writes the waiting callers of every queue."""
 
@@ -85,6 +122,17 @@ class Waiting:
         self.redis, self.ttl = client, ttl
         self._join = client.register_script(_JOIN)
         self._leave = client.register_script(_LEAVE)
+        self._hold = client.register_script(_HOLD)
+
+    def hold(self, sid: str, queue: str, queue_sid: str, line: str, note: bool = True) -> HoldView:
+        """Note that a waiting call asked for its hold announcement (unless `note` is false) and return what to
+        tell it, in one round trip."""
+        count, rank, before, average, samples, staff = self._hold(
+            keys=[keys.call(sid), keys.waiting(queue), keys.pending(queue), keys.ANSWERED_WAIT,
+                  keys.directory("staff", queue)],
+            args=[f"{time.time():.3f}", line, queue_sid, self.ttl, sid, queue, "1" if note else "0"])
+        return HoldView(int(count), None if rank is None else int(rank) + int(before),
+                        float(average) if average else None, int(samples or 0), int(staff))
 
     def join(self, sid: str, decision: Enqueue, routed: dict | None = None) -> bool:
         """Keep a waiting caller in their queue ordered by deadline, earliest first.

@@ -7,7 +7,7 @@ import redis
 from flask import Blueprint, request, url_for
 from twilio.twiml.voice_response import VoiceResponse
 
-from ivr.adapters.waiting import parse_queue_entry
+from ivr.adapters.waiting import HoldView, parse_queue_entry
 from workers import alert
 from workers.queues import CALLBACKS
 from routing.dispatch import expected_wait
@@ -57,9 +57,10 @@ def wait():
         # Past the limit the caller is offered a callback with their place kept, or holds on: never pushed out.
         say(response, voice, voice.text(prompts.LONG_WAIT))
     # A rehearsal is never heard from, so no dispatcher offers it to an engineer (the sweep removes it if left).
-    announcement = 1 if rehearsal() else _heard(param("CallSid"), line.number)
-    ahead = _callers_ahead(param("queue"), param("CallSid"))
-    minutes = _expected_wait(param("queue"), ahead)
+    view = _hold(param("CallSid"), param("queue"), line.number)
+    announcement = view.announcement if view else 1
+    ahead = view.ahead if view and view.ahead is not None else number_param("QueuePosition", 1, 1, 10**6) - 1
+    minutes = expected_wait(view.average, view.samples, ahead, view.on_shift) if view else None
     with response.gather(num_digits=1, timeout=1, action=url_for("voice.queue.key", **common), method="POST") as gather:
         if ahead == 0:
             say(gather, voice, voice.text(prompts.QUEUE_NEXT))
@@ -75,53 +76,25 @@ def wait():
     return twiml(response)
 
 
-def _heard(sid: str, line: str) -> int:
-    """Note that the call is still holding, and its QueueSid; the first time, wake the dispatcher for it.
+def _hold(sid: str, queue: str, line: str) -> HoldView | None:
+    """Note that the call is still holding, and its QueueSid, and read what it is told; the first time, wake
+    the dispatcher for it.
 
-    Return which announcement this is (1 for the first; 1 too when Redis cannot say).
+    A rehearsal is never noted (no dispatcher offers it; the sweep removes it if left), and a failing
+    Redis gives None: the caller then hears Twilio's own position, with no expected wait.
     """
     svc = services()
-    queue_sid = request.form.get("QueueSid", "")
     try:
-        count = svc.offers.heard(sid, queue_sid, line, svc.settings.state_ttl)
-        if count == 1:
+        if rehearsal():
+            return svc.waiting.hold(sid, queue, "", line, note=False)
+        view = svc.waiting.hold(sid, queue, request.form.get("QueueSid", ""), line)
+        if view.announcement == 1:
             svc.offers.wake()
-        return count
+        return view
     except redis.RedisError as error:
         # Holding goes on; the sweep sweeps a call never heard from, so the next request must land.
         log.error("redis error noting that %s is holding: %s", sid, error)
-        return 1
-
-
-def _expected_wait(queue: str, ahead: int) -> int | None:
-    """Return the minutes to tell a caller they can expect to wait, when an honest figure exists."""
-    svc = services()
-    try:
-        average, samples = svc.waiting.answered_wait(queue)
-        on_shift = len(svc.store.on_shift(queue))
-    except redis.RedisError as error:
-        log.error("redis error estimating the wait in %s: %s", queue, error)
         return None
-    return expected_wait(average, samples, ahead, on_shift)
-
-
-def _callers_ahead(queue: str, sid: str) -> int:
-    """Return how many callers will be served before this one: Redis's deadline order, not Twilio's FIFO.
-
-    A caller Redis does not know (queued by the fail-safe answer) or a failing Redis falls back
-    to Twilio's own position.
-    """
-    svc = services()
-    try:
-        ahead = svc.waiting.ahead(queue, sid)
-        deadline = svc.waiting.deadline(queue, sid) if ahead is not None else None
-        if deadline is not None:
-            # Pending callbacks keep their place in line: one due earlier is served first too.
-            ahead += svc.callbacks.ahead(queue, deadline)
-    except redis.RedisError as error:
-        log.error("redis error reading the position of %s: %s", sid, error)
-        ahead = None
-    return ahead if ahead is not None else number_param("QueuePosition", 1, 1, 10**6) - 1
 
 
 @bp.post("/voice/queue-key")
