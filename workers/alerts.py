@@ -59,12 +59,20 @@ NEEDS_A_CASE = frozenset({"case_not_found", "no_case_number", "no_case", ""})
 
 
 def send_portal_link(to: str, line_number: str, language: str, case: str, reason: str) -> str:
-    """Text the customer portal's address to the number that called (a refused caller who asked for it)."""
+    """Text the customer portal's address to the number that called (a refused caller who asked for it); once per
+    job, however often RQ runs it."""
+    from rq import get_current_job
     from twilio.base.exceptions import TwilioRestException
 
+    from ivr.adapters import keys
     from ivr.voice import prompts
 
     ctx = context()
+    job = get_current_job()
+    # A job run again (retried, or its worker died after sending) must not text the customer twice.
+    sent = keys.alert_sent(f"portal-link:{job.id}", "sms") if job is not None else None
+    if sent and ctx.services.redis.exists(sent):
+        return "sent"
     settings = ctx.services.settings
     line = settings.lines.get(line_number, settings.default_line)
     language = language if language in line.languages else line.first_language
@@ -84,4 +92,6 @@ def send_portal_link(to: str, line_number: str, language: str, case: str, reason
             log.warning("the portal link could not be texted (Twilio answered %s): not retried", error.status)
             return "refused"
         raise
+    if sent:
+        ctx.services.redis.set(sent, message.sid, ex=SENT_FOR)
     return message.sid

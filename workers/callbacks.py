@@ -9,6 +9,9 @@ def call_customer(offer_id: str) -> str:
     from ivr.dispatch.callback import call_customer as place
 
     ctx = context()
+    offer = ctx.services.offers.get(offer_id)
+    if offer is not None and offer.customer_call:
+        return "calling"  # run again (retried, or its worker died after placing the call): never ring them twice
     return place(ctx.services, rest(), ctx.catalogs, offer_id)
 
 

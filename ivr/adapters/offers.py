@@ -185,6 +185,9 @@ class Offer:
     number: str = ""
     """The number a callback goes to."""
     customer_call: str = ""
+    dequeued: str = ""
+    """When the worker moved the caller out of Twilio's queue to the engineer (a job run again must not: the
+    caller is no longer a member, and Twilio would answer 404 as if they had hung up)."""
 
     @classmethod
     def from_hash(cls, ident: str, data: dict[str, str]) -> Offer | None:

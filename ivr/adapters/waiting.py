@@ -49,6 +49,10 @@ _LEAVE = """
 local removed = redis.call('ZREM', KEYS[1], ARGV[1])
 if removed == 0 and ARGV[7] == '1' then return 0 end
 local first = redis.call('HSETNX', KEYS[2], 'queue_result', ARGV[3])
+if first == 0 and ARGV[7] ~= '1' and string.sub(redis.call('HGET', KEYS[2], 'queue_result'), 1, 5) == 'call_' then
+  -- The final status stood in for a queue result that had not come yet; the one that came says how it ended.
+  redis.call('HSET', KEYS[2], 'queue_result', ARGV[3])
+end
 redis.call('HSETNX', KEYS[2], 'left_at', ARGV[6])
 redis.call('EXPIRE', KEYS[2], ARGV[4])
 if first == 1 then
@@ -57,7 +61,9 @@ if first == 1 then
 end
 return first
 """
-"""Take a caller out of their queue; the first way it ended is kept and logged, once."""
+"""Take a caller out of their queue; the first way it ended is kept and logged, once (except that Twilio's own
+QueueResult, arriving after the final status that stood in for it, replaces the stand-in: the record must not depend
+on which came first)."""
 
 def queue_entry(decision: Enqueue) -> str:
     """Return a queue decision as stored JSON: what dispatch and a later re-queue need."""
@@ -85,11 +91,18 @@ _HOLD = """
 -- time), count the announcement, and read what the caller is told: their place in the deadline order,
 -- the pending callbacks due before them, the queue's answered waits and who is on shift. One round trip.
 -- A rehearsal (ARGV[7] ~= '1') is only read: never heard from, it is never offered to an engineer.
+-- A retried request (Twilio's QueueTime, ARGV[8], the same as the last one counted) is the same announcement.
 local count = 1
 if ARGV[7] == '1' then
     redis.call('HSET', KEYS[1], 'heard', ARGV[1], 'line', ARGV[2])
     redis.call('HSETNX', KEYS[1], 'queue_sid', ARGV[3])
-    count = redis.call('HINCRBY', KEYS[1], 'announcements', 1)
+    local counted = redis.call('HGET', KEYS[1], 'announcements')
+    if ARGV[8] ~= '' and counted and redis.call('HGET', KEYS[1], 'announced_queue_time') == ARGV[8] then
+        count = tonumber(counted)
+    else
+        count = redis.call('HINCRBY', KEYS[1], 'announcements', 1)
+        redis.call('HSET', KEYS[1], 'announced_queue_time', ARGV[8])
+    end
     redis.call('EXPIRE', KEYS[1], ARGV[4])
 end
 local rank = redis.call('ZRANK', KEYS[2], ARGV[5])
@@ -124,13 +137,18 @@ class Waiting:
         self._leave = client.register_script(_LEAVE)
         self._hold = client.register_script(_HOLD)
 
-    def hold(self, sid: str, queue: str, queue_sid: str, line: str, note: bool = True) -> HoldView:
+    def hold(self, sid: str, queue: str, queue_sid: str, line: str, note: bool = True,
+             queue_time: str = "") -> HoldView:
         """Note that a waiting call asked for its hold announcement (unless `note` is false) and return what to
-        tell it, in one round trip."""
+        tell it, in one round trip.
+
+        `queue_time` is Twilio's QueueTime: a retried request carries the one already counted, and is told the
+        same announcement again rather than the next one.
+        """
         count, rank, before, average, samples, staff = self._hold(
             keys=[keys.call(sid), keys.waiting(queue), keys.pending(queue), keys.ANSWERED_WAIT,
                   keys.directory("staff", queue)],
-            args=[f"{time.time():.3f}", line, queue_sid, self.ttl, sid, queue, "1" if note else "0"])
+            args=[f"{time.time():.3f}", line, queue_sid, self.ttl, sid, queue, "1" if note else "0", queue_time])
         return HoldView(int(count), None if rank is None else int(rank) + int(before),
                         float(average) if average else None, int(samples or 0), int(staff))
 

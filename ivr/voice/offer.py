@@ -79,11 +79,14 @@ def answer():
     svc = services()
     voice = _voice()
     offer = svc.offers.get(param("offer"))
-    if offer is None or offer.state != "ringing":
+    again = offer is not None and _taken_by_this_call(offer)
+    if offer is None or (offer.state != "ringing" and not again):
         # Rang past its time and was given to someone else, or the caller left.
         return _goodbye(voice, voice.text(prompts.OFFER_CALLER_GONE if offer and offer.state == "gone"
                                           else prompts.OFFER_NOT_TAKEN))
-    if not _still_there(offer):
+    # A retried request of the call that took the offer hears the same again: its caller may already have left
+    # the queue for the conference, and must not be taken for gone.
+    if not again and not _still_there(offer):
         svc.offers.caller_gone(offer)
         svc.offers.wake()
         return _goodbye(voice, voice.text(prompts.OFFER_CALLER_GONE))
@@ -114,16 +117,22 @@ def accept():
     return _take(offer, VoiceResponse(), voice)
 
 
+def _taken_by_this_call(offer: Offer) -> bool:
+    """Tell whether the engineer's call making this request is the one that took the offer (Twilio retrying)."""
+    return offer.state in ("accepted", "bridged") and bool(param("CallSid")) and offer.engineer_call == param("CallSid")
+
+
 def _take(offer: Offer, response: VoiceResponse, voice: Speaker):
     """Record the offer as taken, have a worker move the caller over, and put the engineer in the conference."""
     svc = services()
-    if not svc.offers.accept(offer, param("CallSid")):
+    if svc.offers.accept(offer, param("CallSid")):
+        # The dequeue, or the call to the customer, is a REST request: a worker makes it, the webhook never waits.
+        if offer.kind == "callback":
+            svc.jobs.once(call_customer, offer.id, job_id=f"callback-{offer.id}", queue=CALLBACKS, result_ttl=3600)
+        else:
+            svc.jobs.once(bridge_offer, offer.id, job_id=f"bridge-{offer.id}", queue=DISPATCH, result_ttl=3600)
+    elif not _taken_by_this_call(svc.offers.get(offer.id) or offer):
         return _goodbye(voice, voice.text(prompts.OFFER_NOT_TAKEN))
-    # The dequeue, or the call to the customer, is a REST request: a worker makes it, the webhook never waits.
-    if offer.kind == "callback":
-        svc.jobs.once(call_customer, offer.id, job_id=f"callback-{offer.id}", queue=CALLBACKS, result_ttl=3600)
-    else:
-        svc.jobs.once(bridge_offer, offer.id, job_id=f"bridge-{offer.id}", queue=DISPATCH, result_ttl=3600)
     say(response, voice, voice.text(prompts.OFFER_CONNECTING))
     return twiml(_meet(response, offer))
 

@@ -87,7 +87,9 @@ def _hold(sid: str, queue: str, line: str) -> HoldView | None:
     try:
         if rehearsal():
             return svc.waiting.hold(sid, queue, "", line, note=False)
-        view = svc.waiting.hold(sid, queue, request.form.get("QueueSid", ""), line)
+        # Twilio's QueueTime tells a retried request (the same announcement again) from the next one.
+        view = svc.waiting.hold(sid, queue, request.form.get("QueueSid", ""), line,
+                                queue_time=request.form.get("QueueTime", "")[:20])
         if view.announcement == 1:
             svc.offers.wake()
         return view
