@@ -143,10 +143,16 @@ class CallState:
         """Return the numbers called that have no line of their own, with their calls."""
         return {number: int(count) for number, count in self.redis.hgetall(keys.UNCONFIGURED).items()}
 
-    def claim_daily_sms(self, number: str) -> bool:
-        """Claim today's one text message to a number; False when it already had one today (UTC)."""
+    def claim_daily_sms(self, number: str, sid: str = "") -> bool:
+        """Claim today's one text message to a number for a call; False when another call had it today (UTC).
+
+        The claim holds the CallSid, so Twilio retrying the same call's request is told what it was told.
+        """
         day = time.strftime("%Y-%m-%d", time.gmtime())
-        return bool(self.redis.set(keys.sms_sent(number, day), "1", nx=True, ex=86400))
+        key = keys.sms_sent(number, day)
+        if self.redis.set(key, sid or "1", nx=True, ex=86400):
+            return True
+        return bool(sid) and self.redis.get(key) == sid
 
     def finish(self, sid: str, status: str, duration: str | None) -> dict[str, str]:
         """Record a call's final status and return its state; the first final report wins, repeats change nothing."""

@@ -37,7 +37,7 @@
 | `ivr:guesses:<number>` | sorted set: a calling number's failed case-number tries by time | trimmed to `security.guess_window`; key TTL the same |
 | `ivr:line-failures:<line>` | sorted set: a line's failed case-number tries by time | trimmed to `security.surge_window`; key TTL the same |
 | `ivr:unconfigured-numbers` | hash: a called number no line is configured for → calls it had | the numbers Twilio sends (signed) to this service |
-| `ivr:sms-sent:<number>:<day>` | string: the portal link texted to a number that day | TTL one day |
+| `ivr:sms-sent:<number>:<day>` | string: the CallSid the portal link was texted for, to a number that day | TTL one day |
 | `ivr:alert:<key>:<channel>` | string: an alert delivered on a channel (webhook, sms) | TTL 30 days |
 | `ivr:sla-alerted:<CallSid>` | string: a breach already alerted for a caller or callback | TTL 14 days |
 | `ivr:embedded:users` | set of pids sharing the embedded server | the running `ivr` commands |

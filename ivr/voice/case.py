@@ -282,7 +282,7 @@ def _portal_link(response: VoiceResponse, line, language: str, voice, sid: str, 
     if rehearsal():
         log.info("rehearsal call %s: the portal link is not texted", sid)
         say(response, voice, voice.text(prompts.PORTAL_SMS_SENT))
-    elif svc.calls.claim_daily_sms(number):
+    elif svc.calls.claim_daily_sms(number, sid):
         svc.jobs.once(send_portal_link, number, line.number, language, decision.case or "", decision.reason,
                       job_id=f"portal-link-{sid}", queue=CALLBACKS, result_ttl=3600)
         say(response, voice, voice.text(prompts.PORTAL_SMS_SENT))

@@ -782,8 +782,8 @@ def test_the_recorded_day_ends_as_it_should(day):
     assert kinds["step"] > 100 and kinds["progress"] == 3 * 24 and kinds["float"] > 40 and kinds["internal"] > 30
 
 
-KNOWN_RETRY_DEFECTS = {"/voice/refusal": "test_a_retried_request_for_the_portal_link_hears_the_same_twiml"}
-"""Steps whose retry still answers otherwise, each shown by a strict xfail test of its own."""
+KNOWN_RETRY_DEFECTS: dict[str, str] = {}
+"""Steps whose retry still answers otherwise, each shown by a strict xfail test of its own (none left)."""
 
 
 def test_replayed_in_order_the_day_ends_the_same(day, redis_url):
@@ -830,9 +830,6 @@ def test_out_of_order_as_twilio_may_deliver_the_day_ends_the_same(day, redis_url
     assert not found, "\n".join(found)
 
 
-@pytest.mark.xfail(strict=True, reason="ivr/voice/case.py claims the day's one text per number with "
-                   "CallState.claim_daily_sms(number), which cannot tell a retry of the same call from a second "
-                   "call: the retry hears 'already sent today' (fix: claim with the CallSid as the value)")
 def test_a_retried_request_for_the_portal_link_hears_the_same_twiml(redis_url):
     with fresh_world(redis_url) as world:
         sid = "CA" + "7" * 32
