@@ -21,6 +21,7 @@ from workers import queues
 from .adapters.breaker import Breaker, guarded_client, pinger
 from .adapters.call_state import CallState
 from .adapters.callbacks import Callbacks
+from .adapters.connection import redis_from_url
 from .adapters.events import Events
 from .adapters.offers import Offers
 from .adapters.outbox import Outbox
@@ -123,4 +124,4 @@ def _call_adapters(client: redis.Redis, settings: Settings) -> tuple[Store, Call
 
 def worker_connection(url: str) -> redis.Redis:
     """Return the RQ worker's client: bytes, and no socket timeout, since it blocks on the queue between jobs."""
-    return redis.Redis.from_url(url)
+    return redis_from_url(url)

@@ -19,8 +19,9 @@ from collections.abc import Callable
 
 import redis
 from redis.backoff import NoBackoff
-from redis.connection import ConnectionPool
 from redis.retry import Retry
+
+from .connection import redis_from_url
 
 log = logging.getLogger(__name__)
 
@@ -128,17 +129,21 @@ class _Guarded:
                 self.breaker.failure(error)
             raise
 
+    def connect(self):
+        # Also reports what fails before a socket is opened: with Sentinel, no primary to be found.
+        return self._reported(lambda: super(_Guarded, self).connect(), (redis.TimeoutError, redis.ConnectionError))
+
     def connect_check_health(self, *args, **kwargs):
         allowance = self._allowance()
         self.socket_connect_timeout = allowance
-        # A refused connection trips the breaker; one dropped mid-command is retried first.
+        # A refused connection trips the breaker; one dropped mid-command (or to a demoted primary) is retried first.
         return self._reported(lambda: super(_Guarded, self).connect_check_health(*args, **kwargs),
                               (redis.TimeoutError, redis.ConnectionError))
 
     def send_packed_command(self, command, check_health=True):
         allowance = self._allowance()
         if self._sock is None:
-            self.connect_check_health(check_health=False)
+            self.connect()  # the connection's own way: with Sentinel, to the primary they name now
         self._sock.settimeout(allowance)
         return self._reported(lambda: super(_Guarded, self).send_packed_command(command, check_health))
 
@@ -146,31 +151,18 @@ class _Guarded:
         return self._reported(lambda: super(_Guarded, self).read_response(*args, **kwargs))
 
 
-_GUARDED: dict[type, type] = {}
-
-
-def _guarded_class(base: type) -> type:
-    if base not in _GUARDED:
-        _GUARDED[base] = type(f"Guarded{base.__name__}", (_Guarded, base), {})
-    return _GUARDED[base]
-
-
 def guarded_client(url: str, breaker: Breaker, decode: bool = True) -> redis.Redis:
     """Return a client for webhooks: budgeted commands, no retry after a timeout, the breaker in front."""
-    plain = ConnectionPool.from_url(url)
-    pool = ConnectionPool.from_url(
-        url, connection_class=_guarded_class(plain.connection_class), breaker=breaker,
+    return redis_from_url(
+        url, mixin=_Guarded, breaker=breaker,
         socket_timeout=COMMAND_TIMEOUT, socket_connect_timeout=COMMAND_TIMEOUT, decode_responses=decode,
-        # A dropped connection (Redis restarted) is worth one immediate retry; a timeout is not.
+        # A dropped connection (Redis restarted, a primary demoted) is worth one immediate retry; a timeout is not.
         retry=Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)))
-    plain.disconnect()
-    return redis.Redis(connection_pool=pool)
 
 
 def pinger(url: str, timeout: float = COMMAND_TIMEOUT) -> Callable[[], bool]:
     """Return a PING that uses its own unguarded connection, for the probe and health checks."""
-    client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout,
-                                  retry=Retry(NoBackoff(), 0))
+    client = redis_from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0))
     lock = threading.Lock()
 
     def ping() -> bool:

@@ -17,6 +17,7 @@ from routing.model import DEFAULT_PRESENCE, PRESENCE_STATES
 from routing.records import Directory
 
 from . import keys
+from .connection import redis_from_url
 
 COMMAND_TIMEOUT = 1.0
 """Seconds an `ivr` command waits on Redis (the webhooks have their own budget: `ivr.adapters.breaker`)."""
@@ -26,10 +27,12 @@ LOAD_CHUNK = 5000
 
 
 def connect(url: str, timeout: float = COMMAND_TIMEOUT, decode: bool = True) -> redis.Redis:
-    """Return a client for a Redis URL with short timeouts; it connects on first use."""
-    # One quick retry covers a connection dropped by a Redis restart; more would outlast Twilio's patience.
-    return redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout, decode_responses=decode,
-                                retry=Retry(NoBackoff(), 1))
+    """Return a client for a Redis URL (or a Sentinel set: `ivr.adapters.connection`) with short timeouts; it
+    connects on first use."""
+    # One quick retry covers a connection dropped by a Redis restart or a failover; more would outlast Twilio's
+    # patience.
+    return redis_from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout, decode_responses=decode,
+                          retry=Retry(NoBackoff(), 1))
 
 
 def as_json(record) -> dict:

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import click
 import redis
 
+from ivr.adapters.connection import masked
 from ivr.adapters.directory import DocumentError, load_document, read_document
 from ivr.adapters.embedded import EmbeddedRedisError
 from ivr.adapters.store import UnknownEngineer
@@ -48,7 +49,7 @@ def _store(runtime: Runtime, timeout: float | None = None):
         store = (runtime.services(timeout) if timeout else runtime.services()).store
         store.redis.ping()
     except redis.RedisError as exc:
-        fail(f"cannot reach Redis at {runtime.redis_url or runtime.data_dir}: {exc}")
+        fail(f"cannot reach Redis at {masked(runtime.redis_url) if runtime.redis_url else runtime.data_dir}: {exc}")
     except (EmbeddedRedisError, OSError) as exc:
         fail(f"cannot start the embedded Redis in {runtime.data_dir}: {exc}")
     return store
@@ -294,7 +295,7 @@ def serve(runtime: Runtime, host: str, port: int, workers: int, demo: bool, no_w
     config = {"TWILIO_AUTH_TOKEN": token, "REDIS_URL": url, "SETTINGS": runtime.settings, "ALLOW_AT": demo}
     _console(config, demo, host, port)
     build(config)  # fail here, in the foreground, on anything the workers would trip over
-    click.echo(f"serving on http://{host}:{port} (Redis: {url}; configuration: {runtime.settings.source})")
+    click.echo(f"serving on http://{host}:{port} (Redis: {masked(url)}; configuration: {runtime.settings.source})")
     runtime.supervise()  # a killed embedded Redis comes back on its data within a second
     background = None if no_worker else BackgroundWorker(url, demo).start()
     try:
@@ -425,6 +426,24 @@ MAINTENANCE_INTERVAL = 30
 WORKER_TIMEOUT = 5.0
 """Seconds the worker's Redis commands may take: longer than the dispatcher's wait for a wake-up."""
 
+WORKER_RESTART = 2.0
+"""Seconds before `ivr worker` starts its job worker again after it gave up on Redis (a failover, a restart):
+RQ's worker quits on a Redis error outside its wait for a job; the dispatcher keeps running meanwhile."""
+
+
+def _pause_before_restart(jobs) -> bool:
+    """Wait before a new job worker; return False if told to stop meanwhile (RQ's signal handlers are still set)."""
+    import time
+
+    from rq.exceptions import StopRequested
+
+    click.echo(f"error: the job worker quit on a Redis failure; starting it again in {WORKER_RESTART:.0f} s", err=True)
+    try:
+        time.sleep(WORKER_RESTART)
+    except StopRequested:
+        return False
+    return not jobs.told_to_stop
+
 
 @main.command()
 @click.option("--burst", is_flag=True, help="Run the queued jobs and one dispatch pass, then stop.")
@@ -461,13 +480,32 @@ def worker(runtime: Runtime, burst: bool, demo: bool, no_dispatch: bool) -> None
             else:
                 _thread, stop = dispatcher.start()
     connection = worker_connection(url)
+
+    class JobWorker(SimpleWorker):
+        """RQ's in-process worker, knowing whether it was told to stop or gave up on Redis."""
+
+        told_to_stop = False
+
+        def handle_warm_shutdown_request(self):
+            self.told_to_stop = True
+            super().handle_warm_shutdown_request()
+
     # In-process jobs: they are short REST requests, and forking beside the dispatcher's threads is unsafe.
     try:
-        SimpleWorker([Queue(name, connection=connection, serializer=SERIALIZER) for name in QUEUES],
-                     connection=connection, serializer=SERIALIZER,
-                     maintenance_interval=MAINTENANCE_INTERVAL,
-                     # An idle worker checks for a killed worker's jobs only between waits of worker_ttl - 15 s.
-                     worker_ttl=MAINTENANCE_INTERVAL + 15).work(burst=burst, with_scheduler=True)
+        while True:
+            jobs = JobWorker([Queue(name, connection=connection, serializer=SERIALIZER) for name in QUEUES],
+                             connection=connection, serializer=SERIALIZER,
+                             maintenance_interval=MAINTENANCE_INTERVAL,
+                             # An idle worker checks for a killed worker's jobs only between waits of worker_ttl - 15 s.
+                             worker_ttl=MAINTENANCE_INTERVAL + 15)
+            try:
+                jobs.work(burst=burst, with_scheduler=True)
+            except redis.RedisError as error:  # its own teardown failed too: Redis is still away
+                click.echo(f"error: the job worker stopped: {error}", err=True)
+                if jobs.pubsub_thread is not None:
+                    jobs.pubsub_thread.stop()
+            if burst or jobs.told_to_stop or not _pause_before_restart(jobs):
+                break
     finally:
         if stop is not None:
             stop.set()

@@ -5,6 +5,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ivr.adapters.connection import check_url
 from ivr.adapters.embedded import EmbeddedRedis, Supervisor, default_data_dir, private_dir
 from ivr.adapters.store import COMMAND_TIMEOUT
 from ivr.config import Settings, load_settings
@@ -20,8 +21,11 @@ class Runtime:
 
     @classmethod
     def from_environment(cls, config: str | None = None, data_dir: str | None = None) -> Runtime:
-        return cls(load_settings(config), os.environ.get("REDIS_URL") or None,
-                   Path(data_dir) if data_dir else default_data_dir())
+        """Read the settings and REDIS_URL; raise `ConfigError` naming what is wrong with either."""
+        url = os.environ.get("REDIS_URL") or None
+        if url:
+            check_url(url)  # a malformed URL stops the command here, naming REDIS_URL, before anything starts
+        return cls(load_settings(config), url, Path(data_dir) if data_dir else default_data_dir())
 
     def url(self) -> str:
         """Return the Redis URL, starting the embedded server when none was given."""
