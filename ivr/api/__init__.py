@@ -4,8 +4,10 @@ Beside the webhooks and the console, sharing nothing of theirs: no Twilio signat
 TwiML fail-safe, no session. Every request carries `Authorization: Bearer <IVR_API_TOKEN>`,
 compared in constant time; without a usable token (unset, or shorter than `MIN_TOKEN`) the API is
 off and answers 503 naming IVR_API_TOKEN, while the webhooks work as ever. Every answer, errors
-included, is JSON. Redis is reached on a client of the API's own, so a slow request here never
-spends a webhook's budget or opens the webhooks' circuit breaker.
+included, is JSON and carries `SECURITY_HEADERS` (never cached, framed or sniffed; set by the
+console's header middleware, the one thing shared); a path or method no view takes is a 401 before
+the token, as everything else is. Redis is reached on a client of the API's own, so a slow request
+here never spends a webhook's budget or opens the webhooks' circuit breaker.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from werkzeug.exceptions import HTTPException
 
 from ivr.adapters.store import Store, connect
 from ivr.config import Settings
+from ivr.console.headers import SecurityHeaders
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +32,15 @@ REDIS_TIMEOUT = 5.0
 """Seconds an API request waits on each Redis command: deleting an account or engineer reads every case."""
 
 REALM = "ivr-directory"
+
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",  # JSON: nothing to load or frame
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+"""On every response under /api/, set around the whole app: 404s, 405s and 413s included."""
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -70,6 +82,7 @@ def init_app(app: Flask, settings: Settings) -> None:
     app.extensions["ivr_api"] = DirectoryApi(None if problem else token.encode(), problem, store,
                                              tuple(settings.regions))
     app.register_blueprint(bp)
+    app.wsgi_app = SecurityHeaders(app.wsgi_app, bp.url_prefix, SECURITY_HEADERS)
 
 
 def api() -> DirectoryApi:
@@ -106,13 +119,6 @@ def authenticate():
     return None
 
 
-@bp.after_request
-def _headers(response):
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
-
-
 def _as_json(failure: HTTPException) -> Response:
     response = error(failure.code or 500, failure.description or failure.name)
     for name, value in failure.get_headers():
@@ -128,13 +134,14 @@ def _http_error(failure: HTTPException):
 
 @bp.app_errorhandler(HTTPException)
 def _outside_any_blueprint(failure: HTTPException):
-    """A path under /api/ that no view takes (404), or a method none takes (405): JSON too.
+    """A path under /api/ that no view takes (404), or a method none takes (405): JSON too, and only
+    for the token's holder (401 before it, as for every other request: nothing is told about paths).
 
     Registered on the app by class, so a blueprint's own handlers (the webhooks', the console's)
     still come first for errors raised in their views; any other path gets the error as it was.
     """
     if request.path == "/api" or request.path.startswith("/api/"):
-        return _as_json(failure)
+        return authenticate() or _as_json(failure)
     return failure
 
 

@@ -71,7 +71,7 @@ def _refused(errors: list[RecordError]) -> Response:
                           "reason": e.reason} for e in errors])
 
 
-@bp.put("/<kind>/<ident>")
+@bp.put("/<kind>/<ident>", merge_slashes=False)  # a // is a 404 like any unknown path, not a redirect
 def put(kind: str, ident: str):
     """Create or replace one record: 201 when it is new, 200 when it replaced one; the stored record either way."""
     section = _section(kind)
@@ -100,7 +100,7 @@ def put(kind: str, ident: str):
     return response
 
 
-@bp.delete("/<kind>/<ident>")
+@bp.delete("/<kind>/<ident>", merge_slashes=False)
 def delete(kind: str, ident: str):
     """Delete one record: 204, or 404 when there is none; an account or engineer cases refer to is kept (409)."""
     section = _section(kind)

@@ -6,6 +6,16 @@ to the sign-in form, `/console/api/*` answers 401 JSON); every POST carries the 
 token (a form field, or the `X-CSRF-Token` header for `fetch`); errors are HTML pages or JSON,
 never TwiML. Without `IVR_SECRET_KEY` the console is off (503) and the webhooks still work.
 Static files (the stylesheet, the scripts, the vendored Voice SDK) hold no data and are public.
+
+A session ends `SESSION_LIFETIME` after its sign-in, however busy (an absolute limit, checked
+against the time of sign-in kept in the signed cookie), and at once when the engineer's password
+changes or they leave the directory or are made inactive. There is no idle limit: the open page
+polls `/console/api/desk` every 2 s, so a limit reset by any request would never fire, and an
+engineer waiting for a call is not idle. Signing out clears the browser's cookie; a copy of the
+cookie taken earlier stays valid until the lifetime ends or the password changes.
+
+Every response under `/console/` (errors, redirects, static files and refusals made before Flask
+reads the request included) carries `SECURITY_HEADERS`; all but the static files are `no-store`.
 """
 from __future__ import annotations
 
@@ -23,13 +33,16 @@ from werkzeug.exceptions import HTTPException, ServiceUnavailable, Unauthorized
 from ivr.adapters.staff_accounts import StaffAccounts
 from ivr.config import Settings
 
+from .headers import SecurityHeaders
+
 log = logging.getLogger(__name__)
 
 MIN_SECRET_KEY = 32
 """Characters IVR_SECRET_KEY needs at least: it signs every session, so it must not be guessable."""
 
 SESSION_LIFETIME = timedelta(hours=12)
-"""How long a sign-in lasts, however active the page (it polls): a shift, then sign in again."""
+"""How long a sign-in lasts, however active the page (it polls): a shift, then sign in again.
+Absolute, counted from the sign-in; there is no idle limit (see the module's docstring)."""
 
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
@@ -53,6 +66,15 @@ CONTENT_SECURITY_POLICY = "; ".join((
 ))
 """No inline script or style and nothing from elsewhere except Twilio's voice endpoints."""
 
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Frame-Options": "DENY",  # frame-ancestors for browsers without CSP 2
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",  # the pages and their JSON show callers' cases and accounts
+}
+"""Sent with every console response; Cache-Control is left as Flask sets it for the static files."""
+
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates", static_folder="static")
 
 
@@ -72,6 +94,13 @@ def init_app(app: Flask, settings: Settings) -> None:
         PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
     )
     app.register_blueprint(bp)
+    app.wsgi_app = SecurityHeaders(app.wsgi_app, bp.url_prefix, SECURITY_HEADERS,
+                                   cacheable=(f"{bp.url_prefix}{bp.static_url_path}/",))
+
+
+def now() -> float:
+    """Return the time sessions are aged by, in seconds since the epoch (tests move it)."""
+    return time.time()
 
 
 def secret_key_problem(key: str) -> str:
@@ -101,7 +130,7 @@ def start_session(engineer: str) -> None:
     """Begin a signed-in session: a fresh cookie and a fresh CSRF token, nothing kept from before."""
     session.clear()
     session.permanent = True
-    session.update(engineer=engineer, since=int(time.time()), pw=accounts().fingerprint(engineer),
+    session.update(engineer=engineer, since=int(now()), pw=accounts().fingerprint(engineer),
                    csrf=secrets.token_urlsafe(32))
 
 
@@ -139,8 +168,8 @@ def _signed_in():
     ident = session.get("engineer")
     if not ident:
         return None
-    since = session.get("since", 0)
-    if time.time() - since > SESSION_LIFETIME.total_seconds():
+    since = session.get("since")
+    if not isinstance(since, int) or now() - since > SESSION_LIFETIME.total_seconds():
         end_session()
         return None
     services = current_app.extensions["ivr"]
@@ -150,17 +179,6 @@ def _signed_in():
         end_session()
         return None
     return engineer
-
-
-@bp.after_request
-def _headers(response):
-    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Referrer-Policy"] = "same-origin"
-    if request.endpoint != "console.static":
-        response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 def _error(code: int, message: str) -> Response:
