@@ -214,12 +214,19 @@ class Candidate:
     """A callback is not offered before this moment (epoch seconds): an opening, or its next attempt."""
 
 
+_EXTEND = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
+
+
 class Offers:
     """Reads and writes offers, engagements and the dispatcher's wake-up token."""
 
     def __init__(self, client: redis.Redis, state_ttl: int):
         self.redis, self.state_ttl = client, state_ttl
         self._reserve = client.register_script(_RESERVE)
+        self._extend = client.register_script(_EXTEND)
         self._reserve_callback = client.register_script(_RESERVE_CALLBACK)
         self._accept = client.register_script(_ACCEPT)
         self._close = client.register_script(_CLOSE)
@@ -394,9 +401,9 @@ class Offers:
                                        keys.PRESENCE_LOG_MAXLEN]))
 
     def extend(self, engineer: str, token: str, seconds: int) -> None:
-        """Keep an engagement for a call that was answered (it lasts as long as the conversation)."""
-        if self.redis.get(keys.engaged(engineer)) == token:
-            self.redis.expire(keys.engaged(engineer), seconds)
+        """Keep an engagement for a call that was answered (it lasts as long as the conversation), in one round
+        trip: only the engagement of that very call is extended."""
+        self._extend(keys=[keys.engaged(engineer)], args=[token, seconds])
 
     def release(self, engineer: str, token: str, wrap_up: int = 0) -> bool:
         """End an engagement: the engineer is free at once, or after `wrap_up` seconds."""

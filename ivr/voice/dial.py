@@ -28,13 +28,13 @@ def whisper():
     language = current_language(line)
     voice = speaker(line, language)
     response = VoiceResponse()
-    # The caller's call state holds the case; its CallSid is in our own URL.
-    state = services().calls.get(param("call"))
+    # The caller's call state holds the case; its CallSid is in our own URL. Noting the answer and reading the
+    # state is one round trip; a whisper is only asked for by an engineer's leg that answered.
+    state = services().calls.update_and_get(param("call"), "", engineer_answered=f"{time.time():.3f}")
     routed = parse_queue_entry(state.get("fallback"))
     if state.get("engineer") and not rehearsal():
         # Answered: the engineer stays busy for the conversation, not just the ringing.
         services().offers.extend(state["engineer"], dial_token(param("call")), services().settings.state_ttl)
-        services().calls.update(param("call"), engineer_answered=f"{time.time():.3f}")
     if routed is None:
         log.warning("no routed case for the whisper of call %s", param("call"))
         return twiml(response)  # bridged without a whisper rather than not at all
