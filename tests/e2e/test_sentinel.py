@@ -252,7 +252,9 @@ def check_the_service_carried_on(site: Site, run: Run) -> list[Exchange]:
     ended = traffic.sids("completed", run.switched + 2.0)
     asked = set(traffic.sids("asked", run.switched + 2.0))
     assert ended and asked
-    deadline = time.monotonic() + 20
+    # A worker that gave up on Redis during the switch starts its job worker again 2 s later, on a machine that
+    # may be busy: the records come within seconds, but the bound is generous.
+    deadline = time.monotonic() + 45
     while (found := present(on_new, ended))[0] != set(ended) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert set(ended) - found[0] == set(), f"calls ended after the switch were not recorded:\n{site.logs()}"
