@@ -82,10 +82,6 @@ class Callbacks:
         """Return the CallSids of a queue's pending callbacks, earliest deadline first."""
         return self.redis.zrange(keys.pending(queue), 0, -1)
 
-    def ahead(self, queue: str, deadline: float) -> int:
-        """Return how many pending callbacks come before a deadline: callers hear them in their position."""
-        return self.redis.zcount(keys.pending(queue), "-inf", f"({deadline!r}")
-
     def retry_later(self, sid: str, at: float) -> int:
         """Count an unanswered attempt and put the callback back in line from `at`; return the attempts made."""
         pipe = self.redis.pipeline(transaction=True)

@@ -448,15 +448,3 @@ class Offers:
     def rest_requests(self, count: int = 20) -> list[dict]:
         """Return the latest REST requests shown instead of sent (`--demo`), newest first."""
         return [dict(fields) for _id, fields in self.redis.xrevrange(keys.REST_LOG, count=count)]
-
-    # -- what the webhooks learn about a waiting call ------------------------------------------------
-
-    def heard(self, sid: str, queue_sid: str, line: str, ttl: int) -> int:
-        """Record that a waiting call asked for its hold music, with its queue's QueueSid; return how many times
-        it has (1 the first time)."""
-        pipe = self.redis.pipeline(transaction=True)
-        pipe.hset(keys.call(sid), mapping={"heard": f"{time.time():.3f}", "line": line})
-        pipe.hsetnx(keys.call(sid), "queue_sid", queue_sid)
-        pipe.hincrby(keys.call(sid), "announcements", 1)
-        pipe.expire(keys.call(sid), ttl)
-        return int(pipe.execute()[2])

@@ -195,10 +195,6 @@ class Waiting:
                 found.append((sid, decision, float(joined or 0)))
         return found
 
-    def ahead(self, queue: str, sid: str) -> int | None:
-        """Return how many callers are ahead of one in a queue's deadline order, or None when they are not in it."""
-        return self.redis.zrank(keys.waiting(queue), sid) if queue and sid else None
-
     def callers(self, queue: str) -> list[str]:
         """Return the CallSids waiting in a queue, earliest deadline first."""
         return self.redis.zrange(keys.waiting(queue), 0, -1)

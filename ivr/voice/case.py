@@ -22,8 +22,8 @@ from . import prompts
 from .numbers import callable_number
 from .speech import spaced_digits
 from .spoken_numbers import spoken_digits, spoken_yes_no
-from .twiml import (Answer, guess_key, CASE_ATTEMPTS, CONFIRM_KEYS, GATHER_TIMEOUT, NO_CASE_KEY, REFUSAL_REPEATS, REPEAT_KEY, ask_case,
-                    case_digits, case_gather, current_language, current_line, dial, enqueue, number_param, param,
+from .twiml import (CASE_ATTEMPTS, CONFIRM_KEYS, GATHER_TIMEOUT, NO_CASE_KEY, REFUSAL_REPEATS, REPEAT_KEY, ask_case,
+                    Answer, case_digits, case_gather, current_language, current_line, guess_key, dial, enqueue, number_param, param,
                     refusal_keys, refuse, rehearsal, say, services, speaker, twiml)
 
 bp = Blueprint("case", __name__)

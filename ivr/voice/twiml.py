@@ -44,9 +44,6 @@ def guess_key(caller: str | None) -> tuple[str, int]:
     return (number, limit) if number else ("withheld", limit * WITHHELD_SHARE)
 
 
-CALL_REFUSALS = ("no_case_number", "no_case")
-"""Refusals the call itself decides before routing: no case number heard, or the caller has none."""
-
 CASE_ATTEMPTS = 3
 """Tries a caller gets to give a case number before being told how to open one."""
 
