@@ -19,7 +19,7 @@ from ivr.cli import main
 from ivr.wiring import Services
 
 from .dispatch_support import world  # noqa: F401 - the dispatch world fixture, for every module of this tier
-from .webhook_support import services_at
+from .webhook_support import Twilio, build_app, close_app, load_demo, services_at, settings_with
 
 ROOT = Path(__file__).resolve().parents[2]
 IVR = str(Path(sys.executable).with_name("ivr"))
@@ -206,3 +206,24 @@ def short_dir():
     path = Path(tempfile.mkdtemp(prefix="ivr-it-"))
     yield path
     shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def settings():
+    """The built-in settings; a module overrides this fixture to change some."""
+    return settings_with()
+
+
+@pytest.fixture
+def app(redis_url, settings):
+    """The webhook app on the demo directory, allowed `IvrAt` what-if moments (a module may override it)."""
+    load_demo(redis_url, settings)
+    app = build_app(redis_url, settings=settings, allow_at=True)
+    yield app
+    close_app(app)
+
+
+@pytest.fixture
+def twilio(app) -> Twilio:
+    """Twilio's side of the webhooks: signed requests to the app."""
+    return Twilio(app)

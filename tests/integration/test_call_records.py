@@ -12,7 +12,7 @@ from ivr.adapters import keys
 from ivr.adapters.records import Records
 from ivr.adapters.waiting import parse_queue_entry
 from tests.integration.webhook_support import run_jobs
-from tests.integration.webhook_support import (Twilio, build_app, call_params, close_app, load_demo, settings_with,
+from tests.integration.webhook_support import (build_app, call_params, close_app, load_demo, settings_with,
                                                twiml, verbs)
 from workers.queues import CALLS, SERIALIZER
 
@@ -30,11 +30,6 @@ def app(redis_url, settings):
     app = build_app(redis_url, settings=settings, strict=False)
     yield app
     close_app(app)
-
-
-@pytest.fixture
-def twilio(app) -> Twilio:
-    return Twilio(app)
 
 
 @pytest.fixture

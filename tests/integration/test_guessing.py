@@ -8,7 +8,6 @@ import pytest
 
 from ivr.voice import prompts
 from tests.webhook_receiver import SECRET
-from workers.queues import CALLBACKS
 
 from .webhook_support import (EMEA, Twilio, build_app, call_params, close_app, load_demo, query, run_jobs,
                               settings_with, spoken, twiml)
@@ -22,19 +21,6 @@ LIMIT = 4
 @pytest.fixture
 def settings():
     return settings_with(security={"guess_limit": LIMIT, "guess_window": 3600, "surge": 6, "surge_window": 600})
-
-
-@pytest.fixture
-def app(redis_url, settings):
-    load_demo(redis_url, settings)
-    app = build_app(redis_url, settings=settings)
-    yield app
-    close_app(app)
-
-
-@pytest.fixture
-def twilio(app) -> Twilio:
-    return Twilio(app)
 
 
 def english(app):

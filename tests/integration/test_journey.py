@@ -30,7 +30,7 @@ from ivr.voice.twiml import OUTCOME_HEADER
 
 from .dispatch_support import REST_ENV
 from .webhook_support import (CALLER, EMEA, EMEA_PARTNER, TOKEN, US, Twilio, build_app, call_params, close_app,
-                              load_demo, path_of, query, run_jobs, settings_with, spoken, twiml, verbs)
+                              path_of, query, run_jobs, settings_with, spoken, twiml, verbs)
 
 APAC = "+6518005550100"
 UNCONFIGURED = "+15005550006"
@@ -160,19 +160,6 @@ def assert_says_goodbye_and_hangs_up(root: ET.Element, voice) -> None:
 @pytest.fixture
 def settings():
     return settings_with(renewals=RENEWALS)
-
-
-@pytest.fixture
-def app(redis_url, settings):
-    app = build_app(redis_url, settings=settings, allow_at=True)
-    load_demo(redis_url, settings)
-    yield app
-    close_app(app)
-
-
-@pytest.fixture
-def twilio(app) -> Twilio:
-    return Twilio(app)
 
 
 @pytest.fixture

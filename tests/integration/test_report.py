@@ -32,11 +32,6 @@ def app(redis_url, settings):
     close_app(app)
 
 
-@pytest.fixture
-def twilio(app) -> Twilio:
-    return Twilio(app)
-
-
 def _sid() -> str:
     return "CA" + uuid.uuid4().hex
 

@@ -8,20 +8,12 @@ import pytest
 from werkzeug.test import create_environ, run_wsgi_app
 
 from tests.integration.webhook_support import (BASE, CALLER, EMEA, TOKEN, Twilio, build_app, call_params, close_app,
-                                               load_demo, settings_with, sign, twiml, verbs)
+                                               settings_with, sign, twiml, verbs)
 
 
 @pytest.fixture
 def settings():
     return settings_with(http={"max_body": 4096})
-
-
-@pytest.fixture
-def app(redis_url, settings):
-    app = build_app(redis_url, settings=settings)
-    load_demo(redis_url, settings)
-    yield app
-    close_app(app)
 
 
 @pytest.fixture

@@ -104,24 +104,6 @@ QUEUE_FAILED = (f"Sorry, we could not put your call through. Please call again i
 
 
 @pytest.fixture
-def settings():
-    return settings_with()
-
-
-@pytest.fixture
-def app(redis_url, settings):
-    app = build_app(redis_url, settings=settings, allow_at=True)
-    load_demo(redis_url, settings)
-    yield app
-    close_app(app)
-
-
-@pytest.fixture
-def twilio(app) -> Twilio:
-    return Twilio(app)
-
-
-@pytest.fixture
 def sid() -> str:
     return "CA" + uuid.uuid4().hex
 
