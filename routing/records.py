@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 import reprlib
 import unicodedata
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -283,20 +283,153 @@ def _spoken_name(c: _Checker) -> dict[str, str]:
     return spoken
 
 
-def _case(c: _Checker, accounts: Collection[str], engineers: Collection[str]) -> Case | None:
+def _case(c: _Checker, accounts: Collection[str], engineers: Collection[str],
+          later: Callable[[str, str], None]) -> Case | None:
+    """Check a case; a reference not known yet is handed to `later`, as its record may come further on."""
     number = c.text("number", pattern=CASE_NUMBER, hint="is not an 8-digit case number")
     account = _record_id(c, "account")
     if account is not None and account not in accounts:
-        c.fail("account", f"{shown(account)} is not a known account")
+        later("account", account)
     kind = c.choice("type", CASE_TYPES)
     severity = c.choice("severity", SEVERITIES)
     status = c.choice("status", CASE_STATUSES)
     engineer = _record_id(c, "engineer", required=False)
     if engineer is not None and engineer not in engineers:
-        c.fail("engineer", f"{shown(engineer)} is not a known engineer")
+        later("engineer", engineer)
     if c.errors:
         return None
     return Case(number, account, kind, severity, status, engineer)
+
+
+class DocumentCheck:
+    """Check a directory document record by record, as a stream gives them, keeping only what the check needs.
+
+    A case may refer to an account or engineer that comes later in the document: such a reference is settled
+    in `finish`. Errors are then in document order of sections (accounts, engineers, cases) and records.
+    """
+
+    def __init__(self, regions: Collection[str], known_accounts: Collection[str] = (),
+                 known_engineers: Collection[str] = (), *, lenient: bool = False):
+        self.regions, self.lenient = tuple(regions), lenient
+        self.errors: list[RecordError] = []
+        self.warnings: list[RecordError] = []
+        self.ids = {"accounts": set(known_accounts), "engineers": set(known_engineers)}
+        self._seen: dict[str, dict] = {section: {} for section in SECTIONS}
+        self._sections_seen: set[str] = set()
+        self._complete: set[str] = set()
+        self._pending: list[tuple[int, str | None, str, str]] = []
+        """Cases' references to records not seen yet: (index, case number, field, id)."""
+        self.counts = dict.fromkeys(SECTIONS, 0)
+
+    def section(self, key: str, is_list: bool) -> bool:
+        """Note a top-level key of the document; return whether its records are to be checked."""
+        if key not in SECTIONS:
+            self.errors.append(RecordError("document", None, None, key,
+                                           f"unknown section; expected {', '.join(SECTIONS)}"))
+            return False
+        if key in self._sections_seen:
+            self.errors.append(RecordError(key, None, None, "", "appears twice in the document; give it once"))
+            return False
+        self._sections_seen.add(key)
+        if not is_list:
+            self.errors.append(RecordError(key, None, None, "", "must be a list"))
+        return is_list
+
+    def not_an_object(self) -> None:
+        self.errors.append(RecordError("document", None, None, "",
+                                       "must be a JSON object with accounts, engineers and cases"))
+
+    def record(self, section: str, index: int, raw: object) -> Account | Engineer | Case | None:
+        """Check one record; return it when it is good so far, else None with its faults noted."""
+        self.counts[section] += 1
+        if section == "cases":
+            case = self._quick_case(raw)
+            if case is not None:
+                return case
+        c = _Checker(section, index, raw, self.lenient)
+        if c.shapeless:  # not an object: said once
+            record = None
+        elif section == "accounts":
+            record = _account(c)
+        elif section == "engineers":
+            record = _engineer(c, self.regions)
+        else:
+            record = _case(c, self.ids["accounts"], self.ids["engineers"], self._later(c))
+        if section != "cases" and c.ident is not None:
+            self.ids[section].add(c.ident)
+        self._unique(c, section)
+        self.errors.extend(c.errors)
+        self.warnings.extend(c.warnings)
+        return None if c.errors else record
+
+    def _unique(self, c: _Checker, section: str) -> None:
+        if c.ident is None:
+            return
+        seen = self._seen[section]
+        key = _compact(c.ident) if section == "cases" else c.ident
+        first = seen.setdefault(key, c.index)
+        if first != c.index:
+            c.fail("number" if section == "cases" else "id", f"{shown(c.ident)} also appears at {section}[{first}]")
+
+    def end(self, section: str) -> None:
+        """Note that a section's records are all checked: references to it are settled from now on."""
+        self._complete.add(section)
+
+    def _later(self, c: _Checker) -> Callable[[str, str], None]:
+        def defer(name: str, ident: str) -> None:
+            if ("accounts" if name == "account" else "engineers") in self._complete:
+                c.fail(name, f"{shown(ident)} is not a known {name}")
+            else:
+                self._pending.append((c.index, c.ident, name, ident))
+        return defer
+
+    def _quick_case(self, raw: object) -> Case | None:
+        """Return a well-formed case at once, or None to have the full check say what is wrong with it."""
+        if type(raw) is not dict or not _CASE_FIELDS.issuperset(raw):
+            return None
+        number, account, engineer = raw.get("number"), raw.get("account"), raw.get("engineer")
+        severity, kind, status = raw.get("severity"), raw.get("type"), raw.get("status")
+        if not (type(number) is str and CASE_NUMBER.match(number)
+                and type(account) is str and account in self.ids["accounts"] and RECORD_ID.match(account)
+                and (engineer is None or type(engineer) is str and engineer in self.ids["engineers"]
+                     and RECORD_ID.match(engineer))
+                and type(severity) is int and severity in SEVERITIES
+                and type(kind) is str and kind in _CASE_TYPES and type(status) is str and status in _CASE_STATUSES):
+            return None
+        index = self.counts["cases"] - 1
+        if self._seen["cases"].setdefault(int(number), index) != index:
+            return None
+        return Case(number, account, kind, severity, status, engineer)
+
+    def finish(self) -> None:
+        """Settle references to records that came later, and put the errors in document order."""
+        for index, number, name, ident in self._pending:
+            if ident not in self.ids["accounts" if name == "account" else "engineers"]:
+                self.errors.append(RecordError("cases", index, number, name, f"{shown(ident)} is not a known {name}"))
+        self._pending.clear()
+        self.errors.sort(key=_place)
+        self.warnings.sort(key=_place)
+
+
+_SECTION_RANK = {"document": -1, **{section: i for i, section in enumerate(SECTIONS)}}
+_FIELD_RANK = {section: {name: i for i, name in enumerate(names)} for section, names in FIELDS.items()}
+
+
+def _place(error: RecordError) -> tuple[int, int, int]:
+    """Order faults as the document has them: by section, record, then field (its shape and unknown fields first,
+    as the check finds them)."""
+    field_rank = _FIELD_RANK.get(error.section, {}).get(error.field.split(".")[0], -1)
+    return _SECTION_RANK[error.section], -1 if error.index is None else error.index, field_rank
+
+
+_CASE_FIELDS = frozenset(FIELDS["cases"])
+_CASE_TYPES = frozenset(CASE_TYPES)
+_CASE_STATUSES = frozenset(CASE_STATUSES)
+
+
+def _compact(number: str) -> int | str:
+    """Key a case number by its integer when it is a valid one: a million of them then fit in far less memory."""
+    return int(number) if CASE_NUMBER.match(number) else number
 
 
 def parse_document(
@@ -313,55 +446,19 @@ def parse_document(
     field in a record is an error, or only a warning when `lenient` (an unknown section is
     always an error: it would drop a whole section).
     """
-    errors: list[RecordError] = []
+    check = DocumentCheck(regions, known_accounts, known_engineers, lenient=lenient)
     directory = Directory()
     if not isinstance(document, dict):
-        shape = RecordError("document", None, None, "", "must be a JSON object with accounts, engineers and cases")
-        return directory, [shape], []
-    for key in document:
-        if key not in SECTIONS:
-            errors.append(RecordError("document", None, None, key, f"unknown section; expected {', '.join(SECTIONS)}"))
-    sections = {}
-    for section in SECTIONS:
+        check.not_an_object()
+        return directory, check.errors, []
+    for key, value in document.items():
+        check.section(key, isinstance(value, list))
+    for section, records in zip(SECTIONS, (directory.accounts, directory.engineers, directory.cases), strict=True):
         value = document.get(section, [])
-        if not isinstance(value, list):
-            errors.append(RecordError(section, None, None, "", "must be a list"))
-            value = []
-        sections[section] = value
-
-    def unique(section: str, checkers: Iterable[_Checker], key: str) -> None:
-        seen: dict[str, int] = {}
-        for c in checkers:
-            if c.ident is None:
-                continue
-            if c.ident in seen:
-                c.fail(key, f"{shown(c.ident)} also appears at {section}[{seen[c.ident]}]")
-            else:
-                seen[c.ident] = c.index
-
-    accounts = [_Checker("accounts", i, r, lenient) for i, r in enumerate(sections["accounts"])]
-    for c in accounts:
-        record = None if c.shapeless else _account(c)  # not an object: said once
-        if record:
-            directory.accounts.append(record)
-    unique("accounts", accounts, "id")
-    engineers = [_Checker("engineers", i, r, lenient) for i, r in enumerate(sections["engineers"])]
-    for c in engineers:
-        record = None if c.shapeless else _engineer(c, regions)
-        if record:
-            directory.engineers.append(record)
-    unique("engineers", engineers, "id")
-    account_ids = set(known_accounts) | {c.ident for c in accounts if c.ident}
-    engineer_ids = set(known_engineers) | {c.ident for c in engineers if c.ident}
-    cases = [_Checker("cases", i, r, lenient) for i, r in enumerate(sections["cases"])]
-    for c in cases:
-        record = None if c.shapeless else _case(c, account_ids, engineer_ids)
-        if record:
-            directory.cases.append(record)
-    unique("cases", cases, "number")
-    warnings: list[RecordError] = []
-    for group in (accounts, engineers, cases):
-        for c in group:
-            errors.extend(c.errors)
-            warnings.extend(c.warnings)
-    return directory, errors, warnings
+        for index, raw in enumerate(value if isinstance(value, list) else ()):
+            record = check.record(section, index, raw)
+            if record is not None:
+                records.append(record)
+        check.end(section)
+    check.finish()
+    return directory, check.errors, check.warnings

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import pickle
+import tempfile
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict
@@ -23,7 +25,7 @@ COMMAND_TIMEOUT = 1.0
 """Seconds an `ivr` command waits on Redis (the webhooks have their own budget: `ivr.adapters.breaker`)."""
 
 LOAD_CHUNK = 5000
-"""Records queued per progress step when loading; the whole load is still one transaction."""
+"""Records per write when loading: a load of a million cases holds Redis up for a few milliseconds at a time."""
 
 
 def connect(url: str, timeout: float = COMMAND_TIMEOUT, decode: bool = True) -> redis.Redis:
@@ -48,6 +50,54 @@ def as_json(record) -> dict:
 
 def _encode(record) -> str:
     return json.dumps(as_json(record), separators=(",", ":"))
+
+
+_COMPACT = json.JSONEncoder(separators=(",", ":"))
+
+
+def _encode_case(case: Case) -> str:
+    """Encode a case as `_encode` does, without its generic (and, for a million cases, slow) copy."""
+    return _COMPACT.encode({"number": case.number, "account": case.account, "type": case.type,
+                            "severity": case.severity, "status": case.status, "engineer": case.engineer})
+
+
+class CaseSpool:
+    """Checked cases waiting to be stored, encoded as stored and kept in a temporary file, not in memory."""
+
+    def __init__(self):
+        self._file = tempfile.TemporaryFile(prefix="ivr-load-")
+        self._batch: list[tuple[str, str]] = []
+        self.count = 0
+
+    def add(self, case: Case) -> None:
+        self._batch.append((case.number, _encode_case(case)))
+        self.count += 1
+        if len(self._batch) >= LOAD_CHUNK:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._batch:
+            pickle.dump(self._batch, self._file, protocol=pickle.HIGHEST_PROTOCOL)
+            self._batch = []
+
+    def chunks(self) -> Iterable[list[tuple[str, str]]]:
+        """Yield the cases in chunks of (number, encoded case), in the order they were added."""
+        self._flush()
+        self._file.seek(0)
+        while True:
+            try:
+                yield pickle.load(self._file)  # our own file, written above: nothing else's to unpickle
+            except EOFError:
+                return
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> CaseSpool:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def _account(raw: str | None) -> Account | None:
@@ -187,6 +237,18 @@ class Store:
                 if progress:
                     progress(len(chunk))
         pipe.execute()
+
+    def save_cases(self, spool: CaseSpool, progress: Callable[[int], None] | None = None) -> None:
+        """Store spooled cases, replacing by number, a chunk per transaction: each case is whole, old or new, and
+        Redis serves webhooks between chunks. A load cut short is finished by loading the same document again."""
+        index = self._index["cases"]
+        for chunk in spool.chunks():
+            with self.redis.pipeline(transaction=True) as pipe:
+                pipe.mset({self.key("case", number): encoded for number, encoded in chunk})
+                pipe.sadd(index, *(number for number, _ in chunk))
+                pipe.execute()
+            if progress:
+                progress(len(chunk))
 
     def case_file(self, number: str) -> CaseFile | None:
         """Return a case with its account, engineer and presence."""

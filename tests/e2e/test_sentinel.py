@@ -306,10 +306,6 @@ def test_calls_flow_through_a_sentinel_failover_and_nothing_written_before_it_is
           f"{run.settled - run.switched:.1f} s later")
 
 
-@pytest.mark.skip(reason="known defect, open in issue 10: with the primary killed (not failed over), `ivr worker` "
-                         "can stop for good on redis.sentinel.MasterNotFoundError while no primary is known, so the "
-                         "calls ended after the switch are never recorded; it failed 2 of 5 CI runs. The managed "
-                         "failover test above covers failing over under load meanwhile.")
 def test_calls_flow_through_the_primary_killed_with_the_fail_safe_while_none_is_known(deployment):
     sentinels, site = deployment
     run = through_failover(sentinels, site, kill=True)

@@ -580,3 +580,51 @@ def test_lenient_still_refuses_a_document_with_a_bad_record(ivr, redis_url):
     assert error_lines(result.stderr, str(path))[0].startswith("accounts[1] (globex): plan: 'gold' is not one of")
     assert "1 error(s); nothing was stored" in result.stderr
     assert dump_all(redis_url) == {}
+
+
+# --- a big document, read as a stream ---------------------------------------------------------------
+
+BIG = 12_345
+"""More cases than two of the chunks a load writes at a time."""
+
+
+def big_document(bad_at: int | None = None) -> dict:
+    """A document of BIG cases listed before the accounts and engineers they refer to."""
+    accounts = [a["id"] for a in BASE_DOCUMENT["accounts"]]
+    engineers = [e["id"] for e in BASE_DOCUMENT["engineers"]]
+    cases = [{"number": f"{30_000_000 + i:08d}", "account": accounts[i % len(accounts)],
+              "type": ("technical", "licensing", "general")[i % 3], "severity": 1 + i % 4,
+              "status": "open", "engineer": engineers[i % len(engineers)] if i % 2 else None}
+             for i in range(BIG)]
+    if bad_at is not None:
+        cases[bad_at]["severity"] = 5
+    return {"cases": cases, "engineers": BASE_DOCUMENT["engineers"], "accounts": BASE_DOCUMENT["accounts"]}
+
+
+def test_a_big_document_from_a_pipe_is_stored_whole_with_cases_before_their_accounts(redis_url):
+    doc = big_document()
+    env = subprocess_env(REDIS_URL=redis_url)
+
+    done = run_ivr("load", "-", env=env, input=json.dumps(doc, indent=1).encode())
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.decode().strip() == (f"loaded 10 accounts, 3 engineers, {BIG} cases; "
+                                            f"the directory holds 10 accounts, 3 engineers, {BIG} cases")
+    with store_at(redis_url) as store:
+        for i in (0, 1, 4999, 5000, 5001, 9999, 10_000, BIG - 1):
+            stored = store.case_file(doc["cases"][i]["number"]).case
+            assert stored == Case(**doc["cases"][i])
+        assert store.redis.scard("ivr:index:cases") == BIG
+
+
+def test_a_bad_case_at_the_end_of_a_big_document_leaves_everything_as_it_was(loaded, redis_url, tmp_path):
+    before = dump_all(redis_url)
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps(big_document(bad_at=BIG - 1)), encoding="utf-8")
+
+    result = loaded("load", str(path))
+
+    assert result.exit_code == 1
+    assert error_lines(result.stderr, str(path)) == [
+        f"cases[{BIG - 1}] ({30_000_000 + BIG - 1:08d}): severity: 5 is not one of 1, 2, 3, 4"]
+    assert dump_all(redis_url) == before
