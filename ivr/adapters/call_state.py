@@ -12,6 +12,9 @@ import redis
 
 from . import keys
 from .events import Events, clean, now, pairs
+from .offers import ENGAGE, RELEASE
+from .store import dial_token
+from .waiting import LEAVE
 
 _DECIDE = """
 if redis.call('HEXISTS', KEYS[1], 'decision') == 0 then
@@ -52,6 +55,46 @@ return redis.call('HGETALL', KEYS[1])
 """Record a call's end once: the first final status and when it came; a repeat returns the state unchanged."""
 
 
+def _function(name: str, script: str) -> str:
+    """Return a script as a Lua function of its own KEYS and ARGV, for a script that runs several in one round trip."""
+    return f"local function {name}(KEYS, ARGV)\n{script}\nend\n"
+
+
+_RING = _function("engage", ENGAGE) + _function("decide", _DECIDE) + """
+-- The case's own engineer is rung for this call: engage them, unless something else does, and record the
+-- routing. KEYS: the call, the events, the engagement, presence-since, presence log. ARGV[1..5]: engineer,
+-- token, seconds, now, presence log length; ARGV[6..]: the call's decide arguments. False: engaged elsewhere.
+if engage({KEYS[3], KEYS[4], KEYS[5]}, {ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[4], ARGV[5]}) == 0 then
+  return false
+end
+local rest = {}
+for i = 6, #ARGV do rest[#rest + 1] = ARGV[i] end
+return decide({KEYS[1], KEYS[2]}, rest)
+"""
+"""Ring the case's engineer: engage them and record the routing, in one round trip."""
+
+_END = _function("finish", _FINISH) + _function("release", RELEASE) + _function("leave", LEAVE) + """
+-- A call ended: record its final status once, free an engineer rung for it directly (after the wrap-up)
+-- and take it out of a queue it was still waiting in. KEYS: the call, the events, presence-since, presence
+-- log. ARGV: sid, status, duration, ttl, events length, now, presence log length, wrap-up, the key prefixes
+-- of engagements and waiting lists (built here from the call's state: one Redis, not a Cluster) and what
+-- engages an engineer rung for this call.
+local state = finish({KEYS[1], KEYS[2]}, {ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]})
+local fields = {}
+for i = 1, #state, 2 do fields[state[i]] = state[i + 1] end
+if fields['engineer'] and fields['engineer'] ~= '' then
+  release({ARGV[9] .. fields['engineer'], KEYS[3], KEYS[4]},
+          {fields['engineer'], ARGV[11], ARGV[6], ARGV[8], ARGV[7]})
+end
+if fields['queue'] and fields['queue'] ~= '' then
+  leave({ARGV[10] .. fields['queue'], KEYS[1], KEYS[2]},
+        {ARGV[1], fields['queue'], 'call_' .. ARGV[2], ARGV[4], ARGV[5], ARGV[6], '1'})
+end
+return state
+"""
+"""End a call in one round trip: its final status, its engineer freed, its wait ended."""
+
+
 class CallState:
     """Reads and writes what is known about live calls."""
 
@@ -60,6 +103,8 @@ class CallState:
         self._decide = client.register_script(_DECIDE)
         self._progress = client.register_script(_PROGRESS)
         self._finish = client.register_script(_FINISH)
+        self._ring = client.register_script(_RING)
+        self._end = client.register_script(_END)
 
     def get(self, sid: str) -> dict[str, str]:
         return self.redis.hgetall(keys.call(sid)) if sid else {}
@@ -121,6 +166,28 @@ class CallState:
             return routed.get("fallback") or ""
         return self._decide(keys=[keys.call(sid), keys.EVENTS],
                             args=[sid, self.ttl, keys.EVENTS_MAXLEN, now(), *pairs(routed)])
+
+    def ring(self, sid: str, seconds: int, **routed) -> str | None:
+        """Engage the case's engineer (`routed["engineer"]`) for `seconds` to ring them for a call and record where
+        it was routed, unless it already was; return the stored fallback queue entry, or None when an offer or
+        another call engages them."""
+        engineer = routed["engineer"]
+        if not sid:
+            return routed.get("fallback") or ""
+        stamp = now()
+        reply = self._ring(keys=[keys.call(sid), keys.EVENTS, keys.engaged(engineer), keys.PRESENCE_SINCE,
+                                 keys.PRESENCE_LOG],
+                           args=[engineer, dial_token(sid), max(1, int(seconds)), stamp, keys.PRESENCE_LOG_MAXLEN,
+                                 sid, self.ttl, keys.EVENTS_MAXLEN, stamp, *pairs(routed)])
+        return reply
+
+    def end(self, sid: str, status: str, duration: str | None, wrap_up: int) -> dict[str, str]:
+        """Record a call's final status (the first report wins) and return its state; an engineer rung for it
+        directly is freed (after `wrap_up` seconds) and a wait it was still in ends, all in one round trip."""
+        return dict(zip(*[iter(self._end(keys=[keys.call(sid), keys.EVENTS, keys.PRESENCE_SINCE, keys.PRESENCE_LOG],
+                                         args=[sid, status, duration or "", self.ttl, keys.EVENTS_MAXLEN, now(),
+                                               keys.PRESENCE_LOG_MAXLEN, wrap_up, keys.engaged(""),
+                                               keys.waiting(""), dial_token(sid)]))] * 2, strict=True))
 
     def progress(self, sid: str, status: str, duration: str | None) -> bool:
         """Record a call's progress (ringing, in-progress…); a call already ended keeps its final status."""

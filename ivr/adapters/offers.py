@@ -124,7 +124,7 @@ return 1
 """End an offer once, from one of the states named: release the caller, and the engineer (at once, or
 after a wrap-up); a missed offer is remembered so that engineer is not offered that caller again."""
 
-_ENGAGE = """
+ENGAGE = """
 local current = redis.call('GET', KEYS[1])
 if current and current ~= ARGV[2] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
@@ -137,7 +137,7 @@ return 1
 """
 """Engage an engineer for a call outside dispatch (rung directly), unless something else engages them."""
 
-_RELEASE = """
+RELEASE = """
 local current = redis.call('GET', KEYS[1])
 if ARGV[2] == '*wrap-up' and current and string.sub(current, 1, 8) == 'wrap-up:' then ARGV[2] = current end
 if current ~= ARGV[2] then return 0 end
@@ -230,8 +230,8 @@ class Offers:
         self._reserve_callback = client.register_script(_RESERVE_CALLBACK)
         self._accept = client.register_script(_ACCEPT)
         self._close = client.register_script(_CLOSE)
-        self._engage = client.register_script(_ENGAGE)
-        self._release = client.register_script(_RELEASE)
+        self._engage = client.register_script(ENGAGE)
+        self._release = client.register_script(RELEASE)
 
     # -- waking the dispatchers -------------------------------------------------------------------
 

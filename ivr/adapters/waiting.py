@@ -45,7 +45,7 @@ return 1
 """
 """Put a caller in their queue once: a retried webhook keeps the first deadline and logs nothing new."""
 
-_LEAVE = """
+LEAVE = """
 local removed = redis.call('ZREM', KEYS[1], ARGV[1])
 if removed == 0 and ARGV[7] == '1' then return 0 end
 local first = redis.call('HSETNX', KEYS[2], 'queue_result', ARGV[3])
@@ -134,7 +134,7 @@ class Waiting:
     def __init__(self, client: redis.Redis, ttl: int):
         self.redis, self.ttl = client, ttl
         self._join = client.register_script(_JOIN)
-        self._leave = client.register_script(_LEAVE)
+        self._leave = client.register_script(LEAVE)
         self._hold = client.register_script(_HOLD)
 
     def hold(self, sid: str, queue: str, queue_sid: str, line: str, note: bool = True,

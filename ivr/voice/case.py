@@ -10,7 +10,6 @@ from flask import Blueprint, request, url_for
 from twilio.twiml.voice_response import VoiceResponse
 
 from ivr.adapters.offers import RING_GRACE
-from ivr.adapters.store import dial_token
 from ivr.adapters.waiting import parse_queue_entry, queue_entry
 from ivr.services.routing import at_opening, route_call
 from workers import alert, send_portal_link
@@ -141,18 +140,19 @@ def take_number(response: VoiceResponse, line, language: str, sid: str, attempt:
                                      voice.text(prompts.CASE_CLOSED_TRY_ANOTHER, case=spaced_digits(digits)),
                                      silent={"closed": 1}))
         return _refused(response, line, language, sid, decision, digits)
-    # A rehearsal (`ivr call --url`) rings nobody, so it must not make the engineer busy either.
-    if not rehearsal() and not svc.offers.engage(decision.engineer, dial_token(sid),
-                                                 svc.settings.dial_timeout + RING_GRACE):
-        # A dispatcher offered the engineer another caller a moment ago: this caller waits for them.
-        decision = replace(decision.fallback, preferred=decision.engineer)
-        svc.waiting.join(sid, decision, {**routed, "decision": decision.kind, "reason": "engineer_engaged"})
-        return twiml(enqueue(response, line, language, decision))
     # The queue the caller goes to if the engineer does not answer: kept for the dial's result,
     # and not the call's queue, since the caller has not waited in it. A retried webhook keeps
     # the first routing's deadline.
-    stored = svc.calls.decide(sid, engineer=decision.engineer, engineer_name=decision.name,
-                              fallback=queue_entry(decision.fallback), **routed)
+    routed.update(engineer=decision.engineer, engineer_name=decision.name, fallback=queue_entry(decision.fallback))
+    if rehearsal():  # `ivr call --url` rings nobody, so it must not make the engineer busy either
+        stored = svc.calls.decide(sid, **routed)
+    else:
+        stored = svc.calls.ring(sid, svc.settings.dial_timeout + RING_GRACE, **routed)
+    if stored is None:
+        # A dispatcher offered the engineer another caller a moment ago: this caller waits for them.
+        decision = replace(decision.fallback, preferred=decision.engineer)
+        svc.waiting.join(sid, decision, {"case": digits, "decision": decision.kind, "reason": "engineer_engaged"})
+        return twiml(enqueue(response, line, language, decision))
     first = parse_queue_entry(stored)
     if first is not None and first.queue == decision.fallback.queue:
         decision = replace(decision, fallback=first)

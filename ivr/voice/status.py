@@ -7,7 +7,6 @@ from urllib.parse import parse_qs, urlsplit
 
 from flask import Blueprint, request
 
-from ivr.adapters.store import dial_token
 from workers import record_call
 
 from .failsafe import WAIT_STEPS, failsafe, fallback_response
@@ -28,12 +27,9 @@ def status():
     if call_status not in FINAL_STATUSES:
         svc.calls.progress(sid, call_status, duration)
         return "", 204
-    state = svc.calls.finish(sid, call_status, duration)
-    if state.get("engineer"):
-        # Its dial's result may never have come: the engineer it rang is not left busy for hours.
-        svc.offers.release(state["engineer"], dial_token(sid), svc.settings.wrap_up)
-    # Only a caller still waiting leaves here: how a wait ended (bridged, leave…) is never overwritten.
-    svc.waiting.leave(sid, state.get("queue"), "call_" + call_status, only_if_waiting=True)
+    # Its dial's result may never have come: the engineer it rang is not left busy for hours. Only a caller still
+    # waiting leaves their queue here: how a wait ended (bridged, leave…) is never overwritten.
+    state = svc.calls.end(sid, call_status, duration, svc.settings.wrap_up)
     if rehearsal():
         return "", 204  # `ivr call --url`: the call is cleaned up, but no record counts it
     # One job per call however often Twilio repeats the callback; its arguments never change.
