@@ -55,6 +55,23 @@ return redis.call('HGETALL', KEYS[1])
 """Record a call's end once: the first final status and when it came; a repeat returns the state unchanged."""
 
 
+_ARRIVE = """
+-- A new call: note its first fields (unless it has no CallSid) and count the failed case-number tries from
+-- its number since ARGV[6]. KEYS: the call, the events, the number's tries. ARGV: sid, ttl, events length,
+-- now, 'incoming', since, then field, value, ...
+if ARGV[1] ~= '' then
+  local fields = {}
+  for i = 7, #ARGV do fields[#fields + 1] = ARGV[i] end
+  if #fields > 0 then redis.call('HSET', KEYS[1], unpack(fields)) end
+  redis.call('EXPIRE', KEYS[1], ARGV[2])
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'sid', ARGV[1], 'event', ARGV[5], 'at', ARGV[4],
+             unpack(fields))
+end
+return redis.call('ZCOUNT', KEYS[3], ARGV[6], '+inf')
+"""
+"""Note a new call and read how often its number guessed lately, in one command (a script: one reply to read)."""
+
+
 def _function(name: str, script: str) -> str:
     """Return a script as a Lua function of its own KEYS and ARGV, for a script that runs several in one round trip."""
     return f"local function {name}(KEYS, ARGV)\n{script}\nend\n"
@@ -74,11 +91,12 @@ return decide({KEYS[1], KEYS[2]}, rest)
 """Ring the case's engineer: engage them and record the routing, in one round trip."""
 
 _END = _function("finish", _FINISH) + _function("release", RELEASE) + _function("leave", LEAVE) + """
--- A call ended: record its final status once, free an engineer rung for it directly (after the wrap-up)
--- and take it out of a queue it was still waiting in. KEYS: the call, the events, presence-since, presence
--- log. ARGV: sid, status, duration, ttl, events length, now, presence log length, wrap-up, the key prefixes
--- of engagements and waiting lists (built here from the call's state: one Redis, not a Cluster) and what
--- engages an engineer rung for this call.
+-- A call ended: record its final status once, free an engineer rung for it directly (after the wrap-up),
+-- take it out of a queue it was still waiting in, and (unless ARGV[12] is '0') note that its record falls
+-- due, for a worker to write. KEYS: the call, the events, presence-since, presence log, records due. ARGV:
+-- sid, status, duration, ttl, events length, now, presence log length, wrap-up, the key prefixes of
+-- engagements and waiting lists (built here from the call's state: one Redis, not a Cluster), what engages
+-- an engineer rung for this call, and whether to record it.
 local state = finish({KEYS[1], KEYS[2]}, {ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]})
 local fields = {}
 for i = 1, #state, 2 do fields[state[i]] = state[i + 1] end
@@ -90,7 +108,8 @@ if fields['queue'] and fields['queue'] ~= '' then
   leave({ARGV[10] .. fields['queue'], KEYS[1], KEYS[2]},
         {ARGV[1], fields['queue'], 'call_' .. ARGV[2], ARGV[4], ARGV[5], ARGV[6], '1'})
 end
-return state
+if ARGV[12] == '1' then redis.call('ZADD', KEYS[5], 'NX', fields['ended_at'], ARGV[1]) end
+return fields['ended_at']
 """
 """End a call in one round trip: its final status, its engineer freed, its wait ended."""
 
@@ -104,6 +123,7 @@ class CallState:
         self._progress = client.register_script(_PROGRESS)
         self._finish = client.register_script(_FINISH)
         self._ring = client.register_script(_RING)
+        self._arrive = client.register_script(_ARRIVE)
         self._end = client.register_script(_END)
 
     def get(self, sid: str) -> dict[str, str]:
@@ -131,11 +151,9 @@ class CallState:
     def arrive(self, sid: str, guesser: str, window: int, **fields) -> int:
         """Record a new call's first fields and return the failed case-number tries from its number in the
         last `window` seconds, in one round trip."""
-        pipe = self.redis.pipeline(transaction=True)
-        if sid:
-            self._write(pipe, sid, "incoming", clean(fields))
-        pipe.zcount(keys.guesses(guesser), time.time() - window, "+inf")
-        return int(pipe.execute()[-1])
+        return int(self._arrive(keys=[keys.call(sid), keys.EVENTS, keys.guesses(guesser)],
+                                args=[sid, self.ttl, keys.EVENTS_MAXLEN, now(), "incoming", time.time() - window,
+                                      *pairs(fields)]))
 
     def failed_try(self, sid: str, caller: str, line: str, window: int, surge_window: int) -> tuple[int, int]:
         """Count a failed case-number try against the calling number and the line; return both counts in their
@@ -181,13 +199,24 @@ class CallState:
                                  sid, self.ttl, keys.EVENTS_MAXLEN, stamp, *pairs(routed)])
         return reply
 
-    def end(self, sid: str, status: str, duration: str | None, wrap_up: int) -> dict[str, str]:
-        """Record a call's final status (the first report wins) and return its state; an engineer rung for it
-        directly is freed (after `wrap_up` seconds) and a wait it was still in ends, all in one round trip."""
-        return dict(zip(*[iter(self._end(keys=[keys.call(sid), keys.EVENTS, keys.PRESENCE_SINCE, keys.PRESENCE_LOG],
-                                         args=[sid, status, duration or "", self.ttl, keys.EVENTS_MAXLEN, now(),
-                                               keys.PRESENCE_LOG_MAXLEN, wrap_up, keys.engaged(""),
-                                               keys.waiting(""), dial_token(sid)]))] * 2, strict=True))
+    def end(self, sid: str, status: str, duration: str | None, wrap_up: int, *, record: bool = True) -> float:
+        """Record a call's final status (the first report wins) and return when it ended; an engineer rung for it
+        directly is freed (after `wrap_up` seconds), a wait it was still in ends, and its record falls due for a
+        worker to write (unless not to `record`), all in one round trip: nothing between them can be lost."""
+        return float(self._end(keys=[keys.call(sid), keys.EVENTS, keys.PRESENCE_SINCE, keys.PRESENCE_LOG,
+                                     keys.RECORDS_DUE],
+                               args=[sid, status, duration or "", self.ttl, keys.EVENTS_MAXLEN, now(),
+                                     keys.PRESENCE_LOG_MAXLEN, wrap_up, keys.engaged(""), keys.waiting(""),
+                                     dial_token(sid), "1" if record else "0"]))
+
+    def records_due(self, ended_by: float, limit: int) -> list[tuple[str, float]]:
+        """Return the calls that ended by `ended_by` whose record is still to be written, oldest first."""
+        return self.redis.zrangebyscore(keys.RECORDS_DUE, "-inf", ended_by, start=0, num=limit, withscores=True)
+
+    def records_queued(self, sids: list[str]) -> None:
+        """Note that the jobs writing these calls' records are queued."""
+        if sids:
+            self.redis.zrem(keys.RECORDS_DUE, *sids)
 
     def progress(self, sid: str, status: str, duration: str | None) -> bool:
         """Record a call's progress (ringing, in-progress…); a call already ended keeps its final status."""

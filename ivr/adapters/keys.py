@@ -17,6 +17,7 @@
 | `ivr:pending:<queue>` | sorted set: pending callbacks by deadline, in line with the waiting callers | leave when done or failed |
 | `ivr:record:<CallSid>` | hash: a finished call's record | TTL `calls.record_ttl` |
 | `ivr:calls` | sorted set: CallSid by end time | trimmed to `calls.record_ttl` on each record |
+| `ivr:records-due` | sorted set: CallSid of an ended call by end time, until a worker queues the job writing its record | entries leave when their job is queued |
 | `ivr:case-calls:<case>` | sorted set: a case's calls by end time (its history) | trimmed to `calls.record_ttl`; key TTL the same |
 | `ivr:attempts:<case>` | sorted set: attempts to reach the customer (JSON: id, when, note) by when | the newest `ATTEMPTS_KEPT`; key TTL `calls.record_ttl` from the last attempt |
 | `ivr:attempts-cancel:<case>` | hash: the case's cancellation for want of contact (trigger, days, SMS) | key TTL `calls.record_ttl` |
@@ -68,6 +69,7 @@ PRESENCE_LOG_MAXLEN = 100_000
 """Presence changes kept (approximately): weeks of a large team's days, for occupancy reports."""
 
 CALLS_INDEX = PREFIX + "calls"
+RECORDS_DUE = PREFIX + "records-due"
 """Finished calls by end time, newest last, for `ivr calls` and reports."""
 
 EMBEDDED_USERS = PREFIX + "embedded:users"

@@ -514,7 +514,14 @@ def worker(runtime: Runtime, burst: bool, demo: bool, no_dispatch: bool) -> None
                 dispatcher.run_once()
             else:
                 _thread, stop = dispatcher.start()
+    from workers.records import queue_all_due_records, start_sweeping
+
     connection = worker_connection(url)
+    if burst:
+        queue_all_due_records(services)
+        sweeping = None
+    else:
+        sweeping = start_sweeping(services)
 
     class JobWorker(SimpleWorker):
         """RQ's in-process worker, knowing whether it was told to stop or gave up on Redis."""
@@ -552,6 +559,8 @@ def worker(runtime: Runtime, burst: bool, demo: bool, no_dispatch: bool) -> None
             if burst or jobs.told_to_stop or not _pause_before_restart(jobs):
                 break
     finally:
+        if sweeping is not None:
+            sweeping.set()
         if stop is not None:
             stop.set()
         if dispatcher is not None:

@@ -2,12 +2,10 @@
 from __future__ import annotations
 
 import logging
-import re
 from urllib.parse import parse_qs, urlsplit
 
 from flask import Blueprint, request
 
-from workers import record_call
 
 from .failsafe import WAIT_STEPS, failsafe, fallback_response
 from .twiml import current_language, current_line, param, rehearsal, services, twiml
@@ -28,15 +26,10 @@ def status():
         svc.calls.progress(sid, call_status, duration)
         return "", 204
     # Its dial's result may never have come: the engineer it rang is not left busy for hours. Only a caller still
-    # waiting leaves their queue here: how a wait ended (bridged, leave…) is never overwritten.
-    state = svc.calls.end(sid, call_status, duration, svc.settings.wrap_up)
-    if rehearsal():
-        return "", 204  # `ivr call --url`: the call is cleaned up, but no record counts it
-    # One job per call however often Twilio repeats the callback; its arguments never change.
-    job_id = "record-" + re.sub(r"[^A-Za-z0-9_-]", "_", sid)[:100]
-    # A little later, so the queue result or dial result Twilio may still send is in the record.
-    svc.jobs.once(record_call, sid, float(state["ended_at"]), svc.settings.record_ttl, job_id=job_id,
-                  delay=svc.settings.record_delay, result_ttl=3600)
+    # waiting leaves their queue here: how a wait ended (bridged, leave…) is never overwritten. A worker writes
+    # the record a little later (`calls.record_delay`), so the queue or dial result Twilio may still send is in it;
+    # a rehearsal (`ivr call --url`) is cleaned up, but no record counts it.
+    svc.calls.end(sid, call_status, duration, svc.settings.wrap_up, record=not rehearsal())
     return "", 204
 
 

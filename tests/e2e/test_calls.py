@@ -288,9 +288,10 @@ def waiting_from(services, queue: str, caller: str) -> list[str]:
 
 
 def run_worker(servers) -> None:
-    """Run the real `ivr worker --burst` on the servers' Redis: it does the queued work (call records) and stops."""
-    env = dict(os.environ, REDIS_URL=servers.redis_url, IVR_DATA_DIR=str(servers.data_dirs[0]))
-    env.pop("IVR_CONFIG", None)
+    """Run the real `ivr worker --burst` on the servers' Redis and configuration: it does the queued work (call
+    records, due at once there) and stops."""
+    env = dict(os.environ, REDIS_URL=servers.redis_url, IVR_DATA_DIR=str(servers.data_dirs[0]),
+               IVR_CONFIG=str(servers.data_dirs[0].parent / "e2e.toml"))
     worker = subprocess.run([IVR, "worker", "--burst"], env=env, stdin=subprocess.DEVNULL, capture_output=True,
                             text=True, timeout=CALL_TIMEOUT, check=False)
     assert worker.returncode == 0, worker.stderr

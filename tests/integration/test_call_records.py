@@ -12,9 +12,11 @@ from ivr.adapters import keys
 from ivr.adapters.records import Records
 from ivr.adapters.waiting import parse_queue_entry
 from tests.integration.webhook_support import run_jobs
-from tests.integration.webhook_support import (build_app, call_params, close_app, load_demo, settings_with,
+from tests.integration.webhook_support import (Twilio, build_app, call_params, close_app, load_demo, settings_with,
                                                twiml, verbs)
+from ivr.wiring import Services
 from workers.queues import CALLS, SERIALIZER
+from workers.records import queue_due_records
 
 DE = "line=%2B442079460100&lang=de&queue=emea-de"
 
@@ -30,6 +32,14 @@ def app(redis_url, settings):
     app = build_app(redis_url, settings=settings, strict=False)
     yield app
     close_app(app)
+
+
+@pytest.fixture
+def worker(redis_url, settings):
+    """The services of a worker with this module's settings (records fall due at once)."""
+    services = Services.for_commands(settings, redis_url)
+    yield services
+    services.close()
 
 
 @pytest.fixture
@@ -51,14 +61,38 @@ def _run_jobs(redis_url: str) -> None:
     run_jobs(redis_url, settings_with(calls={"record_ttl": 86400, "record_delay": 0}))
 
 
-def test_repeated_final_status_callbacks_queue_one_record_job(twilio, sid, redis_url):
+def test_repeated_final_status_callbacks_queue_one_record_job(twilio, sid, redis_url, worker):
     _queue_in_german(twilio, sid)
     for _ in range(5):
         assert twilio.post("/voice/status", call_params(sid, CallStatus="completed", CallDuration="61")).status_code == 204
+        queue_due_records(worker)  # a worker sweeping between Twilio's repeats
 
     jobs = Queue(CALLS, connection=redis.Redis.from_url(redis_url), serializer=SERIALIZER)
     assert jobs.count == 1
     jobs.connection.close()
+
+
+def test_a_record_falls_due_after_the_record_delay_for_the_results_twilio_may_still_send(redis_url, sid, services):
+    settings = settings_with(calls={"record_ttl": 86400, "record_delay": 15})
+    load_demo(redis_url, settings)
+    app = build_app(redis_url, settings=settings, strict=False)
+    try:
+        twilio = Twilio(app)
+        _queue_in_german(twilio, sid)
+        twilio.post("/voice/status", call_params(sid, CallStatus="completed", CallDuration="61"))
+        ended = services.calls.get(sid)["ended_at"]
+        delayed = Services.for_commands(settings, redis_url)
+        try:
+            assert queue_due_records(delayed, now=float(ended) + 14) == 0
+            # Twilio's queue result came after the final status: the record, written later, has it.
+            twilio.post(f"/voice/queue-result?{DE}", call_params(sid, QueueResult="hangup", QueueTime="40"))
+            assert queue_due_records(delayed, now=float(ended) + 15) == 1
+        finally:
+            delayed.close()
+        run_jobs(redis_url, settings)
+        assert Records(services.redis).get(sid)["queue_result"] == "hangup"
+    finally:
+        close_app(app)
 
 
 def test_a_queued_bridged_and_completed_call_leaves_its_queue_once_and_keeps_how_it_ended(twilio, sid, services):

@@ -139,9 +139,12 @@ def perform(world, action: tuple, times: int = 1) -> list[tuple[str, str, str]]:
         return made
     if what == "jobs":
         from workers.context import forget, use
+        from workers.records import queue_all_due_records
 
         use(world.services, world.rest)
         try:
+            for _ in range(times):  # the worker sweeps the records due (on the day's clock: all), as often as it likes
+                queue_all_due_records(world.services, now=float("inf"))
             for queue in QUEUES:
                 jobs = world.services.jobs.waiting(queue)
                 world.services.jobs.queues[queue].empty()

@@ -221,11 +221,13 @@ def run_jobs(redis_url: str, settings: Settings, rest=None) -> None:
 
     from workers.context import forget, use
     from workers.queues import QUEUES, SERIALIZER
+    from workers.records import queue_all_due_records
 
     connection = redis.Redis.from_url(redis_url)
     services = Services.for_commands(settings, redis_url)
     use(services, rest)
     try:
+        queue_all_due_records(services)
         SimpleWorker([Queue(name, connection=connection, serializer=SERIALIZER) for name in QUEUES],
                      connection=connection, serializer=SERIALIZER).work(burst=True)
     finally:
