@@ -11,7 +11,7 @@ import time
 import redis
 
 from . import keys
-from .events import Events, clean, now, pairs
+from .events import now, pairs
 from .offers import ENGAGE, RELEASE
 from .store import dial_token
 from .waiting import LEAVE
@@ -55,27 +55,36 @@ return redis.call('HGETALL', KEYS[1])
 """Record a call's end once: the first final status and when it came; a repeat returns the state unchanged."""
 
 
-_ARRIVE = """
--- A new call: note its first fields (unless it has no CallSid) and count the failed case-number tries from
--- its number since ARGV[6]. KEYS: the call, the events, the number's tries. ARGV: sid, ttl, events length,
--- now, 'incoming', since, then field, value, ...
-if ARGV[1] ~= '' then
-  local fields = {}
-  for i = 7, #ARGV do fields[#fields + 1] = ARGV[i] end
-  if #fields > 0 then redis.call('HSET', KEYS[1], unpack(fields)) end
-  redis.call('EXPIRE', KEYS[1], ARGV[2])
+_UPDATE = """
+-- Merge fields into a call's state, refresh its TTL and log an event if named; return the whole state if
+-- asked. KEYS: the call, the events. ARGV: sid, ttl, events length, now, event ('' for none), 'all' to read
+-- the state back (else ''), then field, value, ...
+local fields = {}
+for i = 7, #ARGV do fields[#fields + 1] = ARGV[i] end
+if #fields > 0 then redis.call('HSET', KEYS[1], unpack(fields)) end
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+if ARGV[5] ~= '' then
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'sid', ARGV[1], 'event', ARGV[5], 'at', ARGV[4],
              unpack(fields))
 end
-return redis.call('ZCOUNT', KEYS[3], ARGV[6], '+inf')
+if ARGV[6] == 'all' then return redis.call('HGETALL', KEYS[1]) end
+return 1
 """
-"""Note a new call and read how often its number guessed lately, in one command (a script: one reply to read)."""
-
+"""A step's write to the call's state: one command, one reply to read (a MULTI/EXEC of the same has five)."""
 
 def _function(name: str, script: str) -> str:
     """Return a script as a Lua function of its own KEYS and ARGV, for a script that runs several in one round trip."""
     return f"local function {name}(KEYS, ARGV)\n{script}\nend\n"
 
+
+_ARRIVE = _function("update", _UPDATE) + """
+-- A new call: note its first fields (unless it has no CallSid) and count the failed case-number tries from
+-- its number since ARGV[7]. KEYS: the call, the events, the number's tries. ARGV: the update's, then since.
+local since = table.remove(ARGV)
+if ARGV[1] ~= '' then update({KEYS[1], KEYS[2]}, ARGV) end
+return redis.call('ZCOUNT', KEYS[3], since, '+inf')
+"""
+"""Note a new call and read how often its number guessed lately, in one command."""
 
 _RING = _function("engage", ENGAGE) + _function("decide", _DECIDE) + """
 -- The case's own engineer is rung for this call: engage them, unless something else does, and record the
@@ -124,6 +133,7 @@ class CallState:
         self._finish = client.register_script(_FINISH)
         self._ring = client.register_script(_RING)
         self._arrive = client.register_script(_ARRIVE)
+        self._update = client.register_script(_UPDATE)
         self._end = client.register_script(_END)
 
     def get(self, sid: str) -> dict[str, str]:
@@ -133,27 +143,20 @@ class CallState:
         """Return the seconds a call's state has left (negative when it has no state or no expiry)."""
         return self.redis.ttl(keys.call(sid))
 
-    def _write(self, pipe, sid: str, event: str | None, fields: dict[str, str]) -> None:
-        if fields:
-            pipe.hset(keys.call(sid), mapping=fields)
-        pipe.expire(keys.call(sid), self.ttl)
-        if event:
-            Events.add(pipe, sid, event, fields)
+    def _update_args(self, sid: str, event: str | None, fields: dict, read: bool = False) -> list:
+        return [sid, self.ttl, keys.EVENTS_MAXLEN, now(), event or "", "all" if read else "", *pairs(fields)]
 
     def update(self, sid: str, event: str | None = None, **fields) -> None:
         """Merge fields into a call's state and refresh its TTL, logging an event if named."""
         if not sid:
             return
-        pipe = self.redis.pipeline(transaction=True)
-        self._write(pipe, sid, event, clean(fields))
-        pipe.execute()
+        self._update(keys=[keys.call(sid), keys.EVENTS], args=self._update_args(sid, event, fields))
 
     def arrive(self, sid: str, guesser: str, window: int, **fields) -> int:
         """Record a new call's first fields and return the failed case-number tries from its number in the
         last `window` seconds, in one round trip."""
         return int(self._arrive(keys=[keys.call(sid), keys.EVENTS, keys.guesses(guesser)],
-                                args=[sid, self.ttl, keys.EVENTS_MAXLEN, now(), "incoming", time.time() - window,
-                                      *pairs(fields)]))
+                                args=[*self._update_args(sid, "incoming", fields), time.time() - window]))
 
     def failed_try(self, sid: str, caller: str, line: str, window: int, surge_window: int) -> tuple[int, int]:
         """Count a failed case-number try against the calling number and the line; return both counts in their
@@ -173,10 +176,8 @@ class CallState:
         """Merge fields into a call's state and return the whole state, in one round trip."""
         if not sid:
             return {}
-        pipe = self.redis.pipeline(transaction=True)
-        self._write(pipe, sid, event, clean(fields))
-        pipe.hgetall(keys.call(sid))
-        return pipe.execute()[-1]
+        reply = self._update(keys=[keys.call(sid), keys.EVENTS], args=self._update_args(sid, event, fields, True))
+        return dict(zip(reply[0::2], reply[1::2], strict=True))
 
     def decide(self, sid: str, **routed) -> str:
         """Record where the call was routed, unless it already was; return the stored fallback queue entry."""
