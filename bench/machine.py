@@ -39,7 +39,7 @@ def describe() -> dict:
         pass
     redis_version = ""
     try:
-        from ivr.adapters.embedded import redis_server_binary
+        from ivr.adapters.server.embedded import redis_server_binary
 
         redis_version = subprocess.run([redis_server_binary(), "--version"], capture_output=True, text=True,
                                        timeout=10).stdout.split(" v=")[1].split()[0]

@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from ivr.adapters.embedded import redis_server_binary
+from ivr.adapters.server.embedded import redis_server_binary
 
 CONCURRENT = 64
 TOKEN = "bench-" + secrets.token_hex(8)

@@ -108,7 +108,7 @@ def route_latency(targets: dict[str, tuple[str, int]], samples: int, seed: int =
     so whatever else the machine does meanwhile slows each alike and their ratio stays honest. p50 is
     the median of BLOCKS blocks' medians; `p50_spread` the blocks' range around it.
     """
-    from ivr.adapters.store import Store, connect
+    from ivr.adapters.directory.store import Store, connect
     from ivr.config import load_settings
     from ivr.services.routing import route_call
 

@@ -92,7 +92,7 @@ class Stack:
 
     def load_directory(self) -> None:
         """`ivr load` the demo directory and the bench engineers, then set everyone's presence."""
-        from ivr.adapters.store import Store, connect
+        from ivr.adapters.directory.store import Store, connect
         from ivr.config import load_settings
 
         settings = load_settings(None)

@@ -25,9 +25,9 @@ from twilio.twiml.voice_response import VoiceResponse
 from ivr import create_app
 from ivr.config import load_settings
 from ivr.cli.demo import demo_document, demo_presence
-from ivr.adapters.directory import load_document
-from ivr.adapters.embedded import EmbeddedRedis
-from ivr.adapters.store import Store, connect
+from ivr.adapters.directory.document import load_document
+from ivr.adapters.server.embedded import EmbeddedRedis
+from ivr.adapters.directory.store import Store, connect
 
 TOKEN = "bench-token"
 LINE = "+442079460100"

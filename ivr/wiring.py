@@ -18,16 +18,16 @@ from rq.exceptions import DuplicateJobError
 
 from workers import queues
 
-from .adapters.breaker import Breaker, guarded_client, pinger
-from .adapters.call_state import CallState
-from .adapters.callbacks import Callbacks
-from .adapters.connection import redis_from_url
-from .adapters.events import Events
-from .adapters.offers import Offers
-from .adapters.outbox import Outbox
-from .adapters.staff_accounts import StaffAccounts
-from .adapters.store import COMMAND_TIMEOUT, Store, connect
-from .adapters.waiting import Waiting
+from .adapters.server.breaker import Breaker, guarded_client, pinger
+from .adapters.calls.call_state import CallState
+from .adapters.calls.callbacks import Callbacks
+from .adapters.server.connection import redis_from_url
+from .adapters.calls.events import Events
+from .adapters.calls.offers import Offers
+from .adapters.outbound.outbox import Outbox
+from .adapters.directory.staff_accounts import StaffAccounts
+from .adapters.directory.store import COMMAND_TIMEOUT, Store, connect
+from .adapters.calls.waiting import Waiting
 from .config import Settings
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import redis
 
-from ivr.adapters.embedded import redis_server_binary
+from ivr.adapters.server.embedded import redis_server_binary
 
 
 def free_port() -> int:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import redis
 
-from ivr.adapters.embedded import redis_server_binary
+from ivr.adapters.server.embedded import redis_server_binary
 from tests.redis_server import free_port
 
 SERVICE = "ivr"

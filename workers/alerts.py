@@ -27,7 +27,7 @@ TEXTS = {
 def alert(kind: str, case: str, key: str, details: dict) -> dict:
     """Tell the duty manager (signed JSON to `alerts.webhook`, SMS to `alerts.sms`) and write it on the case."""
     from ivr.adapters import keys
-    from ivr.adapters.signed_post import post_signed
+    from ivr.adapters.outbound.signed_post import post_signed
     from ivr.services.case_events import publish
 
     ctx = context()

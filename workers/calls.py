@@ -6,7 +6,7 @@ from .context import context
 
 def record_call(sid: str, ended_at: float, keep_for: int) -> dict:
     """Write a finished call's record and add it to its case's history; running it twice has one effect."""
-    from ivr.adapters.records import Records
+    from ivr.adapters.calls.records import Records
     from ivr.services.case_events import publish
 
     services = context().services

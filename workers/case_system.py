@@ -25,7 +25,7 @@ class MissingSecret(RuntimeError):
 
 def deliver_events(case: str) -> int:
     """POST a case's undelivered events to `case_system.webhook`, oldest first; return how many were sent."""
-    from ivr.adapters.signed_post import post_signed
+    from ivr.adapters.outbound.signed_post import post_signed
 
     svc = context().services
     url = svc.settings.case_system_webhook

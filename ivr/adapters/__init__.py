@@ -1,1 +1,2 @@
-"""Redis and processes: key names, the directory store, call state, waiting callers, callbacks, events, records."""
+"""Redis, one room per part: reaching the server, the directory, live calls, what goes out to the case system;
+every key name in `keys`."""

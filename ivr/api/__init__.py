@@ -19,7 +19,7 @@ import redis
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from ivr.adapters.store import Store, connect
+from ivr.adapters.directory.store import Store, connect
 from ivr.config import Settings
 from ivr.console.headers import SecurityHeaders
 

@@ -13,8 +13,8 @@ from dataclasses import replace
 
 from flask import Blueprint, Response, jsonify, request, url_for
 
-from ivr.adapters.directory import DocumentError, read_document
-from ivr.adapters.store import DirectoryBusy, MissingReference, StillReferenced, as_json
+from ivr.adapters.directory.document import DocumentError, read_document
+from ivr.adapters.directory.store import DirectoryBusy, MissingReference, StillReferenced, as_json
 from routing.records import CASE_NUMBER, RECORD_ID, SECTIONS, RecordError, parse_document, shown
 
 from . import api, error

@@ -34,7 +34,7 @@ def parse_day(text: str | None, option: str) -> float | None:
 @click.pass_obj
 def calls(runtime: Runtime, case: str | None, since: str | None, as_json: bool) -> None:
     """List the records of finished calls, oldest first: where each went, why, and how it ended."""
-    from ivr.adapters.records import Records
+    from ivr.adapters.calls.records import Records
 
     start = parse_day(since, "--since") or 0.0
     store = _store(runtime)

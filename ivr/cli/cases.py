@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import click
 
-from ivr.adapters.attempts import NOTE_LENGTH
+from ivr.adapters.calls.attempts import NOTE_LENGTH
 from routing.attempts import BEFORE_CONTACT, NOT_BUSINESS_DAY, SAME_DAY
 from routing.records import CASE_NUMBER
 

@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 import click
 import redis
 
-from ivr.adapters.connection import masked
-from ivr.adapters.directory import DocumentError, load_document, load_file
-from ivr.adapters.embedded import EmbeddedRedisError
-from ivr.adapters.store import UnknownEngineer
+from ivr.adapters.server.connection import masked
+from ivr.adapters.directory.document import DocumentError, load_document, load_file
+from ivr.adapters.server.embedded import EmbeddedRedisError
+from ivr.adapters.directory.store import UnknownEngineer
 from ivr.config import ConfigError
 from ivr.services.routing import route_call
 from routing import normalize_number
@@ -266,7 +266,7 @@ def staff_set_password(runtime: Runtime, engineer: str) -> None:
     On a terminal it is asked for twice, unseen; otherwise the first line of standard input is
     the password. Stored as a salted scrypt hash; sessions signed in with the old one end.
     """
-    from ivr.adapters.staff_accounts import PasswordRefused, check_new_password
+    from ivr.adapters.directory.staff_accounts import PasswordRefused, check_new_password
 
     store = _store(runtime)
     record = store.engineer(engineer)

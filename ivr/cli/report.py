@@ -41,8 +41,8 @@ def report(runtime: Runtime, since: str | None, until: str | None, as_json: bool
     """Report the calls that ended in a period per region, language and outcome: calls, answered, refused by
     reason, abandoned, median and 90th-percentile wait, the share answered within the response target; and
     engineer occupancy from the presence history."""
-    from ivr.adapters.presence_log import PresenceLog
-    from ivr.adapters.records import Records
+    from ivr.adapters.calls.presence_log import PresenceLog
+    from ivr.adapters.calls.records import Records
 
     now = time.time()
     start = parse_day(since, "--since")

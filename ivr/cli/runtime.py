@@ -5,9 +5,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ivr.adapters.connection import check_url
-from ivr.adapters.embedded import EmbeddedRedis, Supervisor, default_data_dir, private_dir
-from ivr.adapters.store import COMMAND_TIMEOUT
+from ivr.adapters.server.connection import check_url
+from ivr.adapters.server.embedded import EmbeddedRedis, Supervisor, default_data_dir, private_dir
+from ivr.adapters.directory.store import COMMAND_TIMEOUT
 from ivr.config import Settings, load_settings
 from ivr.wiring import Services
 

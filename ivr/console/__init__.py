@@ -30,7 +30,7 @@ from flask import (Blueprint, Flask, Response, current_app, g, jsonify, make_res
                    request, session, url_for)
 from werkzeug.exceptions import HTTPException, ServiceUnavailable, Unauthorized
 
-from ivr.adapters.staff_accounts import StaffAccounts
+from ivr.adapters.directory.staff_accounts import StaffAccounts
 from ivr.config import Settings
 
 from .headers import SecurityHeaders

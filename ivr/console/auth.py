@@ -5,7 +5,7 @@ import math
 
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 
-from ivr.adapters.staff_accounts import FAILURE_LIMIT, FAILURE_WINDOW
+from ivr.adapters.directory.staff_accounts import FAILURE_LIMIT, FAILURE_WINDOW
 
 from . import accounts, end_session, start_session
 

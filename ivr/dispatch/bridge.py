@@ -14,7 +14,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.twiml.voice_response import VoiceResponse
 
 from ivr.adapters import keys
-from ivr.adapters.offers import Offer
+from ivr.adapters.calls.offers import Offer
 from ivr.services.case_events import publish
 from ivr.voice import prompts
 from ivr.voice.speech import Catalogs

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from twilio.base.exceptions import TwilioException
 from twilio.twiml.voice_response import VoiceResponse
 
-from ivr.adapters.offers import Offer
+from ivr.adapters.calls.offers import Offer
 from ivr.services.case_events import publish
 from ivr.voice import prompts
 from ivr.voice.speech import Catalogs

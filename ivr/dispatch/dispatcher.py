@@ -3,7 +3,7 @@
 It runs in `ivr worker` (and so beside `ivr serve`), woken when a caller reaches a queue or an
 engineer becomes free, and on a short sweep so nothing waits on a lost event. Any number of
 dispatchers may run: the pick is `routing.dispatch.offer_plan`, the reservation one Lua script
-(`ivr.adapters.offers`), so no caller and no engineer is ever in two offers.
+(`ivr.adapters.calls.offers`), so no caller and no engineer is ever in two offers.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import redis
 from twilio.base.exceptions import TwilioException
 
 from ivr.adapters import keys
-from ivr.adapters.offers import Candidate, Offer
+from ivr.adapters.calls.offers import Candidate, Offer
 from ivr.services.offers import end_missed
 from ivr.wiring import Services
 from routing.dispatch import QUIET_AFTER, gone_quiet, offer_plan, past_deadline

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from ivr.adapters.attempts import Attempts, moment
-from ivr.adapters.records import Records
+from ivr.adapters.calls.attempts import Attempts, moment
+from ivr.adapters.calls.records import Records
 from ivr.wiring import Services
 from routing import CaseFile, Line, customer_timezone
 from routing.attempts import REQUIRED_DAYS, BusinessCalendar, Tally, is_contact, tally

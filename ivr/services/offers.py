@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from ivr.adapters.offers import Offer
+from ivr.adapters.calls.offers import Offer
 from ivr.wiring import Services
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from routing.dispatch import next_caller
 def change_presence(services: Services, engineer: str, state: str) -> None:
     """Set an engineer's presence; an engineer who becomes available wakes the dispatcher at once.
 
-    Raises `ivr.adapters.store.UnknownEngineer` for an engineer not in the directory and
+    Raises `ivr.adapters.directory.store.UnknownEngineer` for an engineer not in the directory and
     ValueError for a state that is not one of `routing.model.PRESENCE_STATES`.
     """
     services.store.set_presence(engineer, state)

@@ -1,7 +1,7 @@
 """The report of a period: calls per region, language and outcome, their waits and targets, and engineer occupancy.
 
 Pure functions of call records (the string dicts `ivr.services.journey.journey` writes), presence-log
-entries (string dicts as `ivr.adapters.presence_log.PresenceLog` reads them) and the period: no Redis,
+entries (string dicts as `ivr.adapters.calls.presence_log.PresenceLog` reads them) and the period: no Redis,
 Flask or clock. `ivr report` feeds them what Redis kept; the staffing what-if (ROADMAP item 4) can feed
 them replayed calls and a simulated presence log and compare two rosters with the same arithmetic.
 

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from ivr.adapters.call_state import CallState
-from ivr.adapters.store import Store
-from ivr.adapters.waiting import Waiting, parse_queue_entry
+from ivr.adapters.calls.call_state import CallState
+from ivr.adapters.directory.store import Store
+from ivr.adapters.calls.waiting import Waiting, parse_queue_entry
 from routing import CaseFile, Decision, Enqueue, Line, Policy, Refused, Staffing, customer_timezone, queue_name, route
 from routing.records import CASE_NUMBER
 

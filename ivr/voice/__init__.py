@@ -14,7 +14,7 @@ from flask import Blueprint, current_app, g, request
 from werkzeug.exceptions import HTTPException
 
 from ivr.adapters import keys
-from ivr.adapters.breaker import end_budget, start_budget
+from ivr.adapters.server.breaker import end_budget, start_budget
 
 from . import case, dial, language, offer, queue, status
 from .failsafe import failsafe

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from flask import Blueprint, request, url_for
 from twilio.twiml.voice_response import VoiceResponse
 
-from ivr.adapters.offers import RING_GRACE
-from ivr.adapters.waiting import parse_queue_entry, queue_entry
+from ivr.adapters.calls.offers import RING_GRACE
+from ivr.adapters.calls.waiting import parse_queue_entry, queue_entry
 from ivr.services.routing import at_opening, route_call
 from workers import alert, send_portal_link
 from workers.queues import CALLBACKS

@@ -8,8 +8,8 @@ import redis
 from flask import Blueprint, request
 from twilio.twiml.voice_response import VoiceResponse
 
-from ivr.adapters.store import dial_token
-from ivr.adapters.waiting import parse_queue_entry
+from ivr.adapters.directory.store import dial_token
+from ivr.adapters.calls.waiting import parse_queue_entry
 from ivr.services.routing import ANSWERED, requeue_unanswered
 
 from . import prompts

@@ -10,8 +10,8 @@ import logging
 from flask import Blueprint, request, url_for
 from twilio.twiml.voice_response import VoiceResponse
 
-from ivr.adapters.offers import Offer, conference_name
-from ivr.adapters.waiting import parse_queue_entry
+from ivr.adapters.calls.offers import Offer, conference_name
+from ivr.adapters.calls.waiting import parse_queue_entry
 from ivr.services.offers import end_missed
 from ivr.services.case_events import publish
 from workers import bridge_offer, call_customer, customer_did_not_answer

@@ -7,7 +7,7 @@ import redis
 from flask import Blueprint, request, url_for
 from twilio.twiml.voice_response import VoiceResponse
 
-from ivr.adapters.waiting import HoldView, parse_queue_entry
+from ivr.adapters.calls.waiting import HoldView, parse_queue_entry
 from workers import alert
 from workers.queues import CALLBACKS
 from routing.dispatch import expected_wait

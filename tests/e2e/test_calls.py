@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from twilio.request_validator import RequestValidator
 
-from ivr.adapters.records import Records
+from ivr.adapters.calls.records import Records
 from ivr.voice import prompts
 from ivr.voice.speech import Catalogs
 

@@ -25,7 +25,7 @@ import pytest
 import requests
 from twilio.request_validator import RequestValidator
 
-from ivr.adapters.records import Records
+from ivr.adapters.calls.records import Records
 from ivr.services.staff import waiting_in_order
 from tests.redis_server import free_port
 from tests.twilio_api import TwilioApi

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from ivr.adapters.embedded import EmbeddedRedis
+from ivr.adapters.server.embedded import EmbeddedRedis
 from ivr.cli.simulator import CallSimulator, parse_presses
 from tests.redis_server import free_port
 

@@ -23,9 +23,9 @@ from urllib.parse import urlencode
 import pytest
 import requests
 
-from ivr.adapters.connection import SentinelClient
-from ivr.adapters.records import Records
-from ivr.adapters.store import connect
+from ivr.adapters.server.connection import SentinelClient
+from ivr.adapters.calls.records import Records
+from ivr.adapters.directory.store import connect
 from ivr.voice import prompts
 from ivr.voice.speech import Catalogs
 from tests.sentinel_set import SentinelSet

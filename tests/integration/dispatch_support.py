@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from ivr.adapters.directory import load_document
+from ivr.adapters.directory.document import load_document
 from ivr.dispatch.bridge import bridge
 from ivr.dispatch.dispatcher import Dispatcher
 from ivr.dispatch.rest import rest_client

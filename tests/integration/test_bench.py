@@ -7,7 +7,7 @@ import sys
 
 import redis
 
-from ivr.adapters.store import Store
+from ivr.adapters.directory.store import Store
 
 from .conftest import ROOT, subprocess_env
 

@@ -9,8 +9,8 @@ import redis
 from rq import Queue
 
 from ivr.adapters import keys
-from ivr.adapters.records import Records
-from ivr.adapters.waiting import parse_queue_entry
+from ivr.adapters.calls.records import Records
+from ivr.adapters.calls.waiting import parse_queue_entry
 from tests.integration.webhook_support import run_jobs
 from tests.integration.webhook_support import (Twilio, build_app, call_params, close_app, load_demo, settings_with,
                                                twiml, verbs)

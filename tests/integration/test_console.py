@@ -17,7 +17,7 @@ from flask.testing import FlaskClient
 
 import ivr
 from ivr.adapters import keys
-from ivr.adapters.staff_accounts import FAILURE_LIMIT, StaffAccounts
+from ivr.adapters.directory.staff_accounts import FAILURE_LIMIT, StaffAccounts
 from tests.integration.webhook_support import (TOKEN, Twilio, call_params, close_app, load_demo, settings_with,
                                                twiml, verbs)
 

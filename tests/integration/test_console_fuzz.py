@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from ivr.adapters import keys
-from ivr.adapters.staff_accounts import FAILURE_LIMIT, FAILURE_WINDOW, StaffAccounts
+from ivr.adapters.directory.staff_accounts import FAILURE_LIMIT, FAILURE_WINDOW, StaffAccounts
 from ivr.console import SECURITY_HEADERS, SESSION_LIFETIME
 from tests.integration import test_console
 from tests.integration.test_console import API_CREDENTIALS, ENGINEER, PASSWORD, csrf_of, make_app, sign_in, token_of

@@ -17,7 +17,7 @@ from flask import Flask
 
 import ivr.console
 from ivr.adapters import keys
-from ivr.adapters.staff_accounts import FAILURE_LIMIT, FAILURE_WINDOW
+from ivr.adapters.directory.staff_accounts import FAILURE_LIMIT, FAILURE_WINDOW
 from ivr.console import CONTENT_SECURITY_POLICY, SESSION_LIFETIME
 from tests.integration import test_console
 from tests.integration.test_console import ENGINEER, PASSWORD, csrf_of, make_app, sign_in, token_of

@@ -11,8 +11,8 @@ import redis
 from rq import Queue
 
 from ivr.adapters import keys
-from ivr.adapters.attempts import Attempts
-from ivr.adapters.records import Records
+from ivr.adapters.calls.attempts import Attempts
+from ivr.adapters.calls.records import Records
 from ivr.dispatch.rest import rest_client
 from ivr.services.attempts import cancel_if_unreached
 from ivr.voice.speech import Catalogs

@@ -14,8 +14,8 @@ import pytest
 
 import ivr
 import ivr.api
-from ivr.adapters.directory import load_document
-from ivr.adapters.store import Store, StillReferenced, UnknownEngineer, connect
+from ivr.adapters.directory.document import load_document
+from ivr.adapters.directory.store import Store, StillReferenced, UnknownEngineer, connect
 from ivr.api import MIN_TOKEN
 from routing import Case
 from routing.dispatch import queues_served

@@ -7,7 +7,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from ivr.adapters.store import Store, connect
+from ivr.adapters.directory.store import Store, connect
 from routing import Account, Case, Engineer
 from routing.records import Directory
 from tests.integration.webhook_support import (Twilio, build_app, call_params, close_app, settings_with, twiml,

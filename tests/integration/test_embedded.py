@@ -15,9 +15,9 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from ivr.config import load_settings
-from ivr.adapters.embedded import USERS_KEY, EmbeddedRedis, Supervisor
+from ivr.adapters.server.embedded import USERS_KEY, EmbeddedRedis, Supervisor
 from ivr.cli.runtime import Runtime
-from ivr.adapters.store import Store
+from ivr.adapters.directory.store import Store
 
 from .conftest import BASE_DOCUMENT, EMEA, document, run_ivr, subprocess_env
 
@@ -213,7 +213,7 @@ def client_for(data_dir: Path) -> redis.Redis:
 
 @pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc to see the server processes")
 def test_the_supervisor_restarts_a_killed_server_on_the_same_data(data_dir, caplog):
-    caplog.set_level(logging.WARNING, logger="ivr.adapters.embedded")
+    caplog.set_level(logging.WARNING, logger="ivr.adapters.server.embedded")
     server = EmbeddedRedis(data_dir).start()
     supervisor = server.supervise(interval=0.1)
     client = client_for(data_dir)
@@ -241,7 +241,7 @@ def test_the_supervisor_restarts_a_killed_server_on_the_same_data(data_dir, capl
 
 @pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc to see the server processes")
 def test_a_stalled_server_is_never_replaced_by_the_supervisor(data_dir, caplog):
-    caplog.set_level(logging.WARNING, logger="ivr.adapters.embedded")
+    caplog.set_level(logging.WARNING, logger="ivr.adapters.server.embedded")
     server = EmbeddedRedis(data_dir).start()
     supervisor = server.supervise(interval=0.1)
     stalled = server_pid(data_dir)

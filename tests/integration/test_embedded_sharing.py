@@ -12,8 +12,8 @@ import requests
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from ivr.adapters.embedded import USERS_KEY
-from ivr.adapters.store import Store
+from ivr.adapters.server.embedded import USERS_KEY
+from ivr.adapters.directory.store import Store
 from tests.redis_server import free_port
 
 from .conftest import IVR, ROOT, run_ivr, subprocess_env
@@ -21,7 +21,7 @@ from .test_embedded import servers_for
 
 HOLD = """
 import sys
-from ivr.adapters.embedded import EmbeddedRedis
+from ivr.adapters.server.embedded import EmbeddedRedis
 EmbeddedRedis(sys.argv[1]).start()
 print("up", flush=True)
 sys.stdin.read()

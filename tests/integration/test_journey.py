@@ -20,8 +20,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ivr.adapters.directory import load_document
-from ivr.adapters.store import Store, connect
+from ivr.adapters.directory.document import load_document
+from ivr.adapters.directory.store import Store, connect
 from ivr.cli.simulator import CallSimulator
 from ivr.dispatch.rest import rest_client
 from ivr.voice import prompts

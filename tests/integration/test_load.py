@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 import redis
 
-from ivr.adapters.store import Store
+from ivr.adapters.directory.store import Store
 from routing import Account, Case, Engineer
 
 from .conftest import BASE_DOCUMENT, EMEA, document, dump_all, run_ivr, subprocess_env

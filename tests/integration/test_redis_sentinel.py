@@ -16,9 +16,9 @@ from redis.retry import Retry
 from rq.job import Job, JobStatus
 from rq.registry import StartedJobRegistry
 
-from ivr.adapters.breaker import Breaker, end_budget, guarded_client, pinger, start_budget
-from ivr.adapters.connection import RECHECK, PrimaryMoved, SentinelClient, redis_from_url
-from ivr.adapters.store import connect
+from ivr.adapters.server.breaker import Breaker, end_budget, guarded_client, pinger, start_budget
+from ivr.adapters.server.connection import RECHECK, PrimaryMoved, SentinelClient, redis_from_url
+from ivr.adapters.directory.store import connect
 from ivr.wiring import Jobs, worker_connection
 from tests.redis_server import RedisServer, free_port
 from tests.sentinel_set import SentinelSet

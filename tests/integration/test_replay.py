@@ -19,7 +19,7 @@ what was asked of Twilio's REST API) as the recording:
   comes late (a progress one anywhere, even after the call ended) and a call's final status and the action
   callback racing it (a dial or queue result at hang-up) arrive either way round.
 
-Times: everything the service stamps with `ivr.adapters.events.now` (a caller joining and leaving a queue,
+Times: everything the service stamps with `ivr.adapters.calls.events.now` (a caller joining and leaving a queue,
 a call's end, a callback's request) reads a clock the test sets to the moment Twilio sent the request, so
 waits are compared exactly; a final status and the action callback racing it were sent at the same moment.
 """
@@ -37,9 +37,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import redis
 
-import ivr.adapters.events
-from ivr.adapters.directory import load_document
-from ivr.adapters.records import Records
+import ivr.adapters.calls.events
+from ivr.adapters.directory.document import load_document
+from ivr.adapters.calls.records import Records
 from tests.twilio_api import TwilioApi
 from workers.queues import QUEUES
 
@@ -92,7 +92,7 @@ class Item:
 
 
 class Clock:
-    """What `ivr.adapters.events.now` reads: the moment the request being handled was sent."""
+    """What `ivr.adapters.calls.events.now` reads: the moment the request being handled was sent."""
 
     def __init__(self, value: float):
         self.value = value
@@ -104,7 +104,7 @@ class Clock:
 @contextmanager
 def stamped(clock: Clock):
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(ivr.adapters.events, "time", SimpleNamespace(time=clock.time))
+        patch.setattr(ivr.adapters.calls.events, "time", SimpleNamespace(time=clock.time))
         yield
 
 

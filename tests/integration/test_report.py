@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from ivr.adapters.records import Records
+from ivr.adapters.calls.records import Records
 from ivr.cli.report import today_utc
 from tests.integration.conftest import run_ivr, subprocess_env
 from tests.integration.webhook_support import run_jobs

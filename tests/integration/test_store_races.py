@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import threading
 
-from ivr.adapters.directory import load_document
-from ivr.adapters.store import Store, connect
+from ivr.adapters.directory.document import load_document
+from ivr.adapters.directory.store import Store, connect
 from routing.dispatch import queues_served
 
 REGIONS = ("emea",)

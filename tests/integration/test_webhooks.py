@@ -14,8 +14,8 @@ from urllib.parse import quote, urlencode
 import pytest
 
 from ivr.config import load_settings
-from ivr.adapters.directory import load_document
-from ivr.adapters.store import Store, connect
+from ivr.adapters.directory.document import load_document
+from ivr.adapters.directory.store import Store, connect
 from ivr.voice.voices import VOICES
 
 from .webhook_support import (says, spoken, BASE, CALLER, DOWN_REDIS, EMEA, EMEA_PARTNER, ENDPOINTS, US, Twilio, build_app,

@@ -15,8 +15,8 @@ from flask import Flask
 from twilio.request_validator import RequestValidator
 
 import ivr
-from ivr.adapters.directory import load_document
-from ivr.adapters.store import Store, connect
+from ivr.adapters.directory.document import load_document
+from ivr.adapters.directory.store import Store, connect
 from ivr.cli.demo import demo_document, demo_presence
 from ivr.config import DEFAULTS, Settings, _merge, build_settings
 from ivr.wiring import Services

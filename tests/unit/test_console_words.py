@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from ivr.adapters.staff_accounts import PasswordRefused, address_bucket, check_new_password
+from ivr.adapters.directory.staff_accounts import PasswordRefused, address_bucket, check_new_password
 from ivr.console.board import duration, to_deadline
 
 

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ivr.adapters import directory as loader
-from ivr.adapters.directory import DocumentError, check_stream, read_document
+from ivr.adapters.directory import document as loader
+from ivr.adapters.directory.document import DocumentError, check_stream, read_document
 from routing.records import DocumentCheck, parse_document
 
 REGIONS = ("us", "ca", "emea", "apac", "latam")

@@ -9,11 +9,11 @@ from redis.backoff import NoBackoff
 from redis.connection import SSLConnection, UnixDomainSocketConnection
 from redis.retry import Retry
 
-from ivr.adapters.breaker import Breaker, guarded_client
-from ivr.adapters.connection import (Client, PrimaryMoved, RedisUrlError, SentinelClient,
+from ivr.adapters.server.breaker import Breaker, guarded_client
+from ivr.adapters.server.connection import (Client, PrimaryMoved, RedisUrlError, SentinelClient,
                                      SentinelConnection, SentinelPool, SentinelTarget, check_url, masked,
                                      parse_sentinel_url, redis_from_url)
-from ivr.adapters.store import connect
+from ivr.adapters.directory.store import connect
 from ivr.cli import main
 from ivr.config import ConfigError
 from ivr.wiring import worker_connection

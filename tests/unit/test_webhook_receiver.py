@@ -9,7 +9,7 @@ import time
 import pytest
 import requests
 
-from ivr.adapters.signed_post import Undelivered, post_signed
+from ivr.adapters.outbound.signed_post import Undelivered, post_signed
 from tests.webhook_receiver import (APPLIED, DUPLICATE, FAILED, MALFORMED, REFUSED, SECRET, WebhookReceiver,
                                     expected_signature)
 

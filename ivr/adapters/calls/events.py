@@ -5,7 +5,7 @@ import time
 
 import redis
 
-from . import keys
+from .. import keys
 
 
 def clean(fields: dict) -> dict[str, str]:

@@ -18,18 +18,18 @@ from routing.dispatch import Presence, effective_presence, on_shift, queues_serv
 from routing.model import DEFAULT_PRESENCE, PRESENCE_STATES
 from routing.records import Directory
 
-from . import keys
-from .connection import redis_from_url
+from .. import keys
+from ..server.connection import redis_from_url
 
 COMMAND_TIMEOUT = 1.0
-"""Seconds an `ivr` command waits on Redis (the webhooks have their own budget: `ivr.adapters.breaker`)."""
+"""Seconds an `ivr` command waits on Redis (the webhooks have their own budget: `ivr.adapters.server.breaker`)."""
 
 LOAD_CHUNK = 5000
 """Records per write when loading: a load of a million cases holds Redis up for a few milliseconds at a time."""
 
 
 def connect(url: str, timeout: float = COMMAND_TIMEOUT, decode: bool = True) -> redis.Redis:
-    """Return a client for a Redis URL (or a Sentinel set: `ivr.adapters.connection`) with short timeouts; it
+    """Return a client for a Redis URL (or a Sentinel set: `ivr.adapters.server.connection`) with short timeouts; it
     connects on first use."""
     # One quick retry covers a connection dropped by a Redis restart or a failover; more would outlast Twilio's
     # patience.

@@ -5,7 +5,7 @@ import redis
 
 from ivr.services.journey import journey
 
-from . import keys
+from .. import keys
 
 
 def _text(value) -> str:

@@ -17,7 +17,7 @@ import redis
 
 from routing.dispatch import WaitingCaller
 
-from . import keys
+from .. import keys
 from .events import pairs
 from .waiting import parse_queue_entry
 

@@ -10,10 +10,10 @@ import time
 
 import redis
 
-from . import keys
+from .. import keys
 from .events import now, pairs
 from .offers import ENGAGE, RELEASE
-from .store import dial_token
+from ..directory.store import dial_token
 from .waiting import LEAVE
 
 _DECIDE = """

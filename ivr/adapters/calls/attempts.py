@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 import redis
 
-from . import keys
+from .. import keys
 
 NOTE_LENGTH = 500
 """Characters of a note kept with an attempt: a line or two for the case system, not a transcript."""

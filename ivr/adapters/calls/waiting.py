@@ -15,7 +15,7 @@ import redis
 from routing import Enqueue
 from routing.dispatch import moving_average
 
-from . import keys
+from .. import keys
 from .events import now, pairs
 
 SWEEP = 10

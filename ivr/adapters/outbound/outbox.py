@@ -12,7 +12,7 @@ import time
 
 import redis
 
-from . import keys
+from .. import keys
 
 EVENT_VERSION = 1
 """The event format's version, sent with every event: connectors may rely on the fields of this version."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import redis
 
-from . import keys
+from .. import keys
 
 BATCH = 5000
 """Entries read per round trip: a capped log of `keys.PRESENCE_LOG_MAXLEN` entries is a few dozen reads."""

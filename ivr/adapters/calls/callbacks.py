@@ -11,7 +11,7 @@ import time
 
 import redis
 
-from . import keys
+from .. import keys
 from .call_state import CallState
 from .events import now, pairs
 

@@ -9,7 +9,7 @@ from functools import cache
 import redis
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from . import keys
+from .. import keys
 
 PASSWORD_METHOD = "scrypt"
 """A memory-hard salted hash (werkzeug's default parameters: N=2^15, r=8, p=1), about 0.1 s a check."""

@@ -282,7 +282,7 @@ def redis_from_url(url: str, *, mixin: type | None = None, **options) -> redis.R
     `options` are redis-py's connection options (socket_timeout, socket_connect_timeout, decode_responses,
     retry, ...), applied to every connection to the primary; a query string of a plain URL wins over them, as in
     `redis.Redis.from_url`. `mixin`, if given, is a connection class put in front of the URL's own (the webhooks'
-    circuit breaker, `ivr.adapters.breaker`); its keyword arguments go in `options` too.
+    circuit breaker, `ivr.adapters.server.breaker`); its keyword arguments go in `options` too.
     """
     if not isinstance(url, str) or not url.strip():
         raise RedisUrlError(str(url or ""), f"is empty: use {URL_FORMS}")
