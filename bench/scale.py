@@ -216,14 +216,6 @@ def _check(loaded: dict) -> None:
         raise RuntimeError(f"ivr load failed: {loaded}")
 
 
-def _flush(url: str) -> None:
-    import redis
-
-    client = redis.Redis.from_url(url)
-    client.flushdb()
-    client.close()
-
-
 def main() -> None:
     import tempfile
 

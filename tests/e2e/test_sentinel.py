@@ -306,7 +306,7 @@ def test_calls_flow_through_a_sentinel_failover_and_nothing_written_before_it_is
           f"{run.settled - run.switched:.1f} s later")
 
 
-def test_calls_flow_through_the_primary_killed_with_the_fail_safe_while_none_is_known(deployment):
+def test_calls_are_answered_through_the_primary_killed_the_fail_safe_at_worst_while_none_is_known(deployment):
     sentinels, site = deployment
     run = through_failover(sentinels, site, kill=True)
     fallbacks = check_the_service_carried_on(site, run)

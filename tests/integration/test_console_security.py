@@ -165,11 +165,8 @@ def test_the_session_cookie_expires_with_the_session(app):
     assert abs(expires - (datetime.now(expires.tzinfo) + SESSION_LIFETIME)) < timedelta(minutes=1)
 
 
-def test_the_lifetime_is_documented_as_absolute_without_an_idle_limit():
-    doc = ivr.console.__doc__
-
-    assert "absolute limit" in doc and "There is no idle limit" in doc
-    assert SESSION_LIFETIME == timedelta(hours=12)
+def test_a_session_lasts_a_working_day_at_most():
+    assert SESSION_LIFETIME == timedelta(hours=12)  # the tests above use the constant; this pins its value
 
 
 # --- CSRF on every unsafe request -----------------------------------------------------------------------
@@ -255,7 +252,10 @@ def test_the_right_token_is_what_lets_each_unsafe_request_through(app, engineer)
         if endpoint == "console.auth.sign_out":
             continue
         reply = engineer.open(url, method=method, json={"state": "away"}, headers={"X-CSRF-Token": token_of(engineer)})
-        assert "reload the page" not in reply.get_data(as_text=True), (method, url)
+        # Refused for the token is a 400 saying to reload (a 400 for the body's shape is fine here); the
+        # softphone's token is a 503 with no Twilio account; a crash is never fine.
+        assert reply.status_code in (*range(200, 500), 503) and "reload the page" not in reply.get_data(as_text=True), \
+            (method, url, reply.status_code)
     reply = engineer.post("/console/sign-out", data={"csrf_token": token_of(engineer)})
     assert reply.status_code == 302 and engineer.get("/console/api/desk").status_code == 401
 

@@ -74,7 +74,7 @@ def test_a_number_past_its_limit_is_stopped_at_the_greeting_in_every_language_of
 
 def test_other_callers_are_unaffected_by_one_number_guessing(app, twilio):
     call(twilio, GUESSER, ["99999991", "99999992", "99999993"])
-    call(twilio, GUESSER, ["99999994"])
+    assert call(twilio, GUESSER, ["99999994"]).headers["X-Ivr-Outcome"] == "refused:too_many_tries"
 
     reply = call(twilio, NEIGHBOUR, ["30000002"])
 
@@ -98,7 +98,8 @@ def test_silence_and_a_right_number_never_count_as_guesses(app, twilio):
 
 def test_withheld_callers_share_a_larger_allowance(app, twilio):
     for _ in range(2):  # 6 wrong numbers: past one number's limit of 4, inside the withheld callers' 40
-        call(twilio, "anonymous", ["99999991", "99999992", "99999993"])
+        last = call(twilio, "anonymous", ["99999991", "99999992", "99999993"])
+        assert last.headers["X-Ivr-Outcome"] == "refused:case_not_found"
 
     assert call(twilio, "anonymous", ["30000002"]).headers["X-Ivr-Outcome"] == "queue:emea-en"
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+from unittest.mock import patch
 
 import pytest
 from hypothesis import given, settings
@@ -198,3 +199,13 @@ def test_any_document_and_any_cut_find_what_reading_it_whole_finds(document, ind
     if truncated != data:
         got, expected = streamed(truncated, size), whole(truncated)
         assert isinstance(expected, str) and got == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(documents)
+def test_the_fast_path_for_well_formed_cases_finds_what_the_full_check_finds(document):
+    document = {"accounts": [ACCOUNT], "engineers": [ENGINEER], **document}
+    fast = parse_document(document, REGIONS)
+    with patch.object(DocumentCheck, "_quick_case", lambda self, raw: None):  # every case through the full check
+        full = parse_document(document, REGIONS)
+    assert fast[0] == full[0] and [str(e) for e in fast[1]] == [str(e) for e in full[1]]
