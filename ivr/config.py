@@ -173,11 +173,13 @@ class Settings:
     alerts_sms: str = ""
     """The duty manager's number for alerts by SMS (E.164); empty for none."""
     case_system_webhook: str = ""
+    """Where events for the case system are POSTed; empty: kept in Redis for `ivr events`."""
     guess_limit: int = 10
+    """Failed case-number tries a calling number may make in `guess_window` seconds (`security.*`)."""
     guess_window: int = 3600
     surge: int = 30
+    """Failed tries on one line in `surge_window` seconds that alert the duty manager."""
     surge_window: int = 600
-    """Where events for the case system are POSTed; empty: kept in Redis for `ivr events`."""
     trusted_proxies: tuple[str, ...] = ()
     source: str = "built-in defaults"
 

@@ -69,8 +69,9 @@ PRESENCE_LOG_MAXLEN = 100_000
 """Presence changes kept (approximately): weeks of a large team's days, for occupancy reports."""
 
 CALLS_INDEX = PREFIX + "calls"
-RECORDS_DUE = PREFIX + "records-due"
 """Finished calls by end time, newest last, for `ivr calls` and reports."""
+RECORDS_DUE = PREFIX + "records-due"
+"""Ended calls by end time whose record job no worker has queued yet (`workers.records`)."""
 
 EMBEDDED_USERS = PREFIX + "embedded:users"
 

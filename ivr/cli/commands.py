@@ -100,7 +100,8 @@ def load(runtime: Runtime, file, lenient: bool) -> None:
 
     The document is checked whole first: if any record is bad, every bad record and field
     is listed and nothing stored changes. An unknown field in a record is an error, or with
-    --lenient a warning. A good document is stored 5,000 cases at a time, while calls go on.
+    --lenient a warning. A good document is stored 5,000 cases at a time, while calls go on; if
+    Redis fails meanwhile, loading the same document again finishes it.
     """
     store = _store(runtime, LOAD_TIMEOUT)
     try:
@@ -112,6 +113,9 @@ def load(runtime: Runtime, file, lenient: bool) -> None:
                 bars.close()
     except DocumentError as exc:
         fail(f"{file.name}: {exc}")
+    except redis.RedisError as exc:  # checked whole, but cut short while storing: say how to finish
+        fail(f"{file.name}: Redis failed during the load ({exc}); the cases stored so far stay, each whole. "
+             f"Load the same document again to finish: a load replaces by id")
     for warning in result.warnings:
         click.echo(f"warning: {file.name}: {warning}", err=True)
     if not result.ok:
@@ -556,6 +560,8 @@ def worker(runtime: Runtime, burst: bool, demo: bool, no_dispatch: bool) -> None
                 click.echo(f"error: the job worker stopped: {error}", err=True)
                 if jobs.pubsub_thread is not None:
                     jobs.pubsub_thread.stop()
+                if burst:
+                    fail(f"the job worker stopped: {error}")
             if burst or jobs.told_to_stop or not _pause_before_restart(jobs):
                 break
     finally:

@@ -34,6 +34,22 @@ def bridge(services: Services, rest, catalogs: Catalogs, offer_id: str) -> str:
     offer = services.offers.get(offer_id)
     if offer is None or offer.state != "accepted":
         return "not_accepted"
+    # A run before this one (RQ retries, or a worker died) may have moved the caller already: a second move would
+    # answer 404, read as the caller gone, and end the call the engineer is taking.
+    if not offer.dequeued:
+        outcome = _dequeue(services, rest, catalogs, offer)
+        if outcome:
+            return outcome
+        # Noted at once: a retry after a failure below must not move (and so lose) the caller again.
+        services.offers.note(offer.id, dequeued=f"{time.time():.3f}")
+    # Twilio has taken them out of the queue: so does Redis, whether or not their join request arrives.
+    services.waiting.leave(offer.call, offer.queue, "bridged")
+    _learn_from(services, offer, first=not offer.dequeued)
+    return "bridged"
+
+
+def _dequeue(services: Services, rest, catalogs: Catalogs, offer: Offer) -> str | None:
+    """Ask Twilio to move the caller out of their queue to the engineer; None when it did, else the outcome."""
     base = public_url(services)
     queue_sid = offer.queue_sid or services.calls.get(offer.call).get("queue_sid", "")
     if not base or not queue_sid:
@@ -52,20 +68,18 @@ def bridge(services: Services, rest, catalogs: Catalogs, offer_id: str) -> str:
     except (TwilioException, OSError) as error:
         log.error("offer %s: dequeue of %s failed: %s", offer.id, offer.call, error)
         return _release(services, rest, catalogs, offer, caller_left=False)
-    # Twilio has taken them out of the queue: so does Redis, whether or not their join request arrives.
-    services.waiting.leave(offer.call, offer.queue, "bridged")
-    _learn_from(services, offer)
-    return "bridged"
+    return None
 
 
-def _learn_from(services: Services, offer: Offer) -> None:
-    """Make the engineer the case's engineer if it had none, and fold the wait into the queue's average."""
+def _learn_from(services: Services, offer: Offer, first: bool) -> None:
+    """Make the engineer the case's engineer if it had none, and fold the wait into the queue's average (once:
+    on the `first` run, the one that moved the caller)."""
     if services.store.assign_engineer(offer.case, offer.engineer, offer.call):
         log.info("case %s now belongs to %s", offer.case, offer.engineer)
         publish(services, "engineer_assigned", offer.case, f"assigned:{offer.case}:{offer.id}",
                 engineer=offer.engineer, call_sid=offer.call)
     joined = services.calls.get(offer.call).get("joined")
-    if joined:
+    if joined and first:
         services.waiting.answered(offer.queue, max(0.0, time.time() - float(joined)))
 
 

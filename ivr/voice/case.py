@@ -162,7 +162,7 @@ def take_number(response: VoiceResponse, line, language: str, sid: str, attempt:
 def _try_again(response: VoiceResponse, line, language: str, sid: str, attempt: int, raw: str, digits: str):
     """Say why the number was not taken and ask again; after the last try, say what to do instead."""
     voice = speaker(line, language)
-    if raw.strip() and _guessed_too_often(sid, line):
+    if raw.strip() and _guessed_too_often(sid, line, attempt):
         svc = services()
         svc.calls.decide(sid, decision="refused", reason="too_many_tries", case="")
         say(response, voice, voice.text(prompts.TOO_MANY_TRIES, portal=svc.settings.portal))
@@ -182,7 +182,7 @@ def _try_again(response: VoiceResponse, line, language: str, sid: str, attempt: 
     return twiml(ask_case(response, line, language, attempt + 1))
 
 
-def _guessed_too_often(sid: str, line) -> bool:
+def _guessed_too_often(sid: str, line, attempt: int) -> bool:
     """Count a wrong case number against the calling number and the line; tell whether the number is past its limit.
 
     A surge of wrong numbers on the line alerts the duty manager (once per window) rather than locking the
@@ -191,7 +191,8 @@ def _guessed_too_often(sid: str, line) -> bool:
     svc = services()
     settings = svc.settings
     caller, limit = guess_key(request.form.get("From"))
-    tried, on_line = svc.calls.failed_try(sid, caller, line.number, settings.guess_window, settings.surge_window)
+    tried, on_line = svc.calls.failed_try(sid, attempt, caller, line.number, settings.guess_window,
+                                          settings.surge_window)
     if on_line >= settings.surge and (settings.alerts_webhook or settings.alerts_sms) and not rehearsal():
         bucket = int(time.time() // settings.surge_window)
         log.warning("line %s: %d wrong case numbers in %d s", line.number, on_line, settings.surge_window)

@@ -117,7 +117,8 @@ if fields['queue'] and fields['queue'] ~= '' then
   leave({ARGV[10] .. fields['queue'], KEYS[1], KEYS[2]},
         {ARGV[1], fields['queue'], 'call_' .. ARGV[2], ARGV[4], ARGV[5], ARGV[6], '1'})
 end
-if ARGV[12] == '1' then redis.call('ZADD', KEYS[5], 'NX', fields['ended_at'], ARGV[1]) end
+-- Only the report that ended the call notes its record: a repeat after the worker took it adds nothing.
+if ARGV[12] == '1' and fields['ended_at'] == ARGV[6] then redis.call('ZADD', KEYS[5], 'NX', ARGV[6], ARGV[1]) end
 return fields['ended_at']
 """
 """End a call in one round trip: its final status, its engineer freed, its wait ended."""
@@ -130,7 +131,6 @@ class CallState:
         self.redis, self.ttl = client, ttl
         self._decide = client.register_script(_DECIDE)
         self._progress = client.register_script(_PROGRESS)
-        self._finish = client.register_script(_FINISH)
         self._ring = client.register_script(_RING)
         self._arrive = client.register_script(_ARRIVE)
         self._update = client.register_script(_UPDATE)
@@ -158,11 +158,12 @@ class CallState:
         return int(self._arrive(keys=[keys.call(sid), keys.EVENTS, keys.guesses(guesser)],
                                 args=[*self._update_args(sid, "incoming", fields), time.time() - window]))
 
-    def failed_try(self, sid: str, caller: str, line: str, window: int, surge_window: int) -> tuple[int, int]:
-        """Count a failed case-number try against the calling number and the line; return both counts in their
-        sliding windows (the number's, the line's)."""
+    def failed_try(self, sid: str, attempt: int, caller: str, line: str, window: int,
+                   surge_window: int) -> tuple[int, int]:
+        """Count a call's failed case-number try against the calling number and the line; return both counts in
+        their sliding windows (the number's, the line's). A retried webhook's try is the same try: counted once."""
         moment = time.time()
-        member = f"{sid}:{moment:.6f}"
+        member = f"{sid}:{attempt}"
         pipe = self.redis.pipeline(transaction=True)
         for key, span in ((keys.guesses(caller), window), (keys.line_failures(line), surge_window)):
             pipe.zadd(key, {member: moment})
@@ -250,9 +251,3 @@ class CallState:
         if self.redis.set(key, sid or "1", nx=True, ex=86400):
             return True
         return bool(sid) and self.redis.get(key) == sid
-
-    def finish(self, sid: str, status: str, duration: str | None) -> dict[str, str]:
-        """Record a call's final status and return its state; the first final report wins, repeats change nothing."""
-        return dict(zip(*[iter(self._finish(keys=[keys.call(sid), keys.EVENTS],
-                                            args=[sid, status, duration or "", self.ttl, keys.EVENTS_MAXLEN,
-                                                  now()]))] * 2, strict=True))

@@ -28,12 +28,6 @@ class Events:
     def __init__(self, client: redis.Redis):
         self.redis = client
 
-    @staticmethod
-    def add(pipe, sid: str, event: str, fields: dict[str, str]) -> None:
-        """Append one event to a pipeline, so it is written with the change it records."""
-        pipe.xadd(keys.EVENTS, {"sid": sid, "event": event, "at": now(), **fields},
-                  maxlen=keys.EVENTS_MAXLEN, approximate=True)
-
     def of(self, sid: str, event: str | None = None) -> list[dict[str, str]]:
         """Return a call's events in order, or only those of one kind."""
         return [fields for _id, fields in self.redis.xrange(keys.EVENTS)
