@@ -139,3 +139,18 @@ def test_a_keyed_callback_number_is_only_dialled_once_confirmed(app, twilio):
     assert "0 2 0 7 9 4 6 0 5 5 5" in spoken(read_back) or "4 4 2 0 7 9 4 6 0 5 5 5" in spoken(read_back)
     assert app.extensions["ivr"].callbacks.requests() == []  # nothing recorded before the confirming key
     assert query(read_back.find("Gather").get("action"))["queue"] == "emea-en"
+
+
+def test_a_retried_request_is_the_same_try_not_another(app, twilio):
+    # Twilio retries a webhook that timed out: the same wrong number, sent again, counts once.
+    sid = "CA" + uuid.uuid4().hex
+    params = dict(call_params(sid, EMEA), From=GUESSER, Caller=GUESSER)
+    root = twiml(twilio.post("/voice/incoming", dict(params, CallStatus="ringing")))
+    prompt = twiml(twilio.post(root.find("Gather").get("action"), dict(params, Digits="1")))
+    for _ in range(LIMIT + 1):
+        reply = twilio.post(prompt.find("Gather").get("action"), dict(params, Digits="99999991"))
+        assert reply.headers.get("X-Ivr-Outcome") != "refused:too_many_tries"
+
+    # Three more tries on a new call reach the limit of four: the retries above were one.
+    call(twilio, GUESSER, ["99999992", "99999993"])
+    assert call(twilio, GUESSER, ["99999994"]).headers["X-Ivr-Outcome"] == "refused:too_many_tries"
