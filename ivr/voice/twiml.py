@@ -11,6 +11,7 @@ from flask import Response, current_app, request, url_for
 from twilio.twiml.voice_response import VoiceResponse
 
 from routing import DialEngineer, Enqueue, Line, Refused
+from routing.guessing import guess_allowance
 
 from . import prompts
 from .numbers import callable_number
@@ -32,16 +33,9 @@ NO_CASE_KEY = "*"
 CONFIRM_KEYS = {"1": True, "2": False}
 """Keys answering the read-back of a spoken case number: 1 yes, 2 no."""
 
-WITHHELD_SHARE = 10
-"""Callers who withhold their number share one count of failed tries: theirs may be this many times the limit,
-so one of them guessing does not shut the others out at once (a surge on the line still alerts)."""
-
-
 def guess_key(caller: str | None) -> tuple[str, int]:
-    """Return whose failed case-number tries a call counts against, and the limit for them."""
-    limit = services().settings.guess_limit
-    number = callable_number(caller or "")
-    return (number, limit) if number else ("withheld", limit * WITHHELD_SHARE)
+    """Return whose failed case-number tries a call counts against, and the limit for them (`routing.guessing`)."""
+    return guess_allowance(callable_number(caller or ""), services().settings.guess_limit)
 
 
 CASE_ATTEMPTS = 3
