@@ -175,3 +175,16 @@ class SentinelSet:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def pin(client: redis.Redis, port: int) -> redis.Connection:
+    """Leave an idle connection to the server on `port` in the client's pool, as a Sentinel's stale answer would."""
+    pool = client.connection_pool
+    pool.sentinel_manager.discover_master = lambda service: ("127.0.0.1", port)
+    try:
+        held = pool.get_connection()
+        pool.release(held)
+    finally:
+        del pool.sentinel_manager.discover_master
+    assert held.port == port and held.is_connected
+    return held

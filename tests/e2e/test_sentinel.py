@@ -28,7 +28,7 @@ from ivr.adapters.calls.records import Records
 from ivr.adapters.directory.store import connect
 from ivr.voice import prompts
 from ivr.voice.speech import Catalogs
-from tests.sentinel_set import SentinelSet
+from tests.sentinel_set import SentinelSet, pin
 from tests.twilio_api import TwilioApi
 
 from .conftest import services_at
@@ -289,11 +289,8 @@ def test_calls_flow_through_a_sentinel_failover_and_nothing_written_before_it_is
     try:
         assert isinstance(client, SentinelClient)
         pool = client.connection_pool
-        pool.sentinel_manager.discover_master = lambda service: ("127.0.0.1", run.old)
-        held = pool.get_connection()
-        pool.release(held)
-        del pool.sentinel_manager.discover_master
-        assert (held.port, sentinels.role(run.old)) == (run.old, "slave")
+        pin(client, run.old)
+        assert sentinels.role(run.old) == "slave"
         client.set("ivr:test:after-failover", "written")
         assert pool.master_address == ("127.0.0.1", run.new)
         with sentinels.client(run.new, db=DB, decode_responses=True) as direct:

@@ -21,7 +21,7 @@ from ivr.adapters.server.connection import RECHECK, PrimaryMoved, SentinelClient
 from ivr.adapters.directory.store import connect
 from ivr.wiring import Jobs, worker_connection
 from tests.redis_server import RedisServer, free_port
-from tests.sentinel_set import SentinelSet
+from tests.sentinel_set import SentinelSet, pin
 from workers.queues import CALLS, SERIALIZER
 
 from .conftest import IVR
@@ -45,19 +45,6 @@ def build(kind: str, url: str) -> tuple[redis.Redis, Breaker | None]:
     if kind == "worker":
         return worker_connection(url), None
     return connect(url), None
-
-
-def pin(client: redis.Redis, port: int) -> redis.Connection:
-    """Leave an idle connection to the server on `port` in the client's pool, as a Sentinel's stale answer would."""
-    pool = client.connection_pool
-    pool.sentinel_manager.discover_master = lambda service: ("127.0.0.1", port)
-    try:
-        held = pool.get_connection()
-        pool.release(held)
-    finally:
-        del pool.sentinel_manager.discover_master
-    assert held.port == port and held.is_connected
-    return held
 
 
 def test_every_client_of_the_service_reaches_the_primary_the_sentinels_name(sentinels):
