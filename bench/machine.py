@@ -55,15 +55,29 @@ def _busy_seconds() -> float:
     return (user + nice + system + irq + softirq + steal) / CLK_TCK
 
 
-def _descendants(root: int) -> list[int]:
+def stat_fields(pid: int) -> list[str] | None:
+    """Return the fields of /proc/<pid>/stat after the command name (state, ppid, ...), or None once it is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def _children() -> dict[int, list[int]]:
     parents: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            parents.setdefault(ppid, []).append(int(entry.name))
+        if entry.name.isdigit() and (fields := stat_fields(int(entry.name))):
+            parents.setdefault(int(fields[1]), []).append(int(entry.name))
+    return parents
+
+
+def children(root: int) -> list[int]:
+    """Return a process's children (gunicorn's workers)."""
+    return _children().get(root, [])
+
+
+def _descendants(root: int) -> list[int]:
+    parents = _children()
     found, todo = [], [root]
     while todo:
         for child in parents.get(todo.pop(), []):
@@ -77,11 +91,9 @@ def _own_seconds() -> float:
     reaped = resource.getrusage(resource.RUSAGE_CHILDREN)
     total = me.ru_utime + me.ru_stime + reaped.ru_utime + reaped.ru_stime
     for pid in _descendants(os.getpid()):
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        fields = stat_fields(pid)
+        if fields:
             total += sum(int(x) for x in fields[11:15]) / CLK_TCK  # utime stime cutime cstime
-        except (OSError, IndexError, ValueError):
-            pass
     return total
 
 

@@ -23,10 +23,10 @@ from urllib.parse import urlencode
 from twilio.request_validator import RequestValidator
 
 from bench.journey import QUEUE_CASE, Call, Step, caller_number, sid, twilio_fields
+from bench.machine import CLK_TCK, children, stat_fields
 
 CONNECTIONS = 50
 THREADS = 2
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -157,25 +157,13 @@ def build_targets(stack, paths: dict[str, str], per_step: int, engineer_cases: l
 # -- CPU accounting ------------------------------------------------------------------------------------
 
 def _cpu_ticks(pid: int) -> int:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return int(fields[11]) + int(fields[12])  # utime, stime
-    except (OSError, IndexError, ValueError):
-        return 0
+    fields = stat_fields(pid)
+    return int(fields[11]) + int(fields[12]) if fields else 0  # utime, stime
 
 
 def family(root_pid: int) -> list[int]:
     """A process and its children (gunicorn's master and workers)."""
-    pids = [root_pid]
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            if ppid == root_pid:
-                pids.append(int(entry.name))
-    return pids
+    return [root_pid, *children(root_pid)]
 
 
 def cpu_seconds(pids: list[int]) -> float:
