@@ -215,10 +215,17 @@ def settings():
 
 
 @pytest.fixture
-def app(redis_url, settings):
-    """The webhook app on the demo directory, allowed `IvrAt` what-if moments (a module may override it)."""
+def app_options() -> dict:
+    """How `app` is built (`build_app`'s options); a module overrides this fixture to build it otherwise."""
+    return {"allow_at": True}
+
+
+@pytest.fixture
+def app(redis_url, settings, app_options):
+    """The webhook app on the demo directory, allowed `IvrAt` what-if moments by default (a module may override
+    `settings`, `app_options` or this fixture)."""
     load_demo(redis_url, settings)
-    app = build_app(redis_url, settings=settings, allow_at=True)
+    app = build_app(redis_url, settings=settings, **app_options)
     yield app
     close_app(app)
 

@@ -27,11 +27,8 @@ def settings():
 
 
 @pytest.fixture
-def app(redis_url, settings):
-    load_demo(redis_url, settings)
-    app = build_app(redis_url, settings=settings, strict=False)
-    yield app
-    close_app(app)
+def app_options() -> dict:
+    return {"strict": False}
 
 
 @pytest.fixture

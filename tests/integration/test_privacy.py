@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from ivr.cli.simulator import CallSimulator, parse_presses
-from tests.integration.webhook_support import BASE, TOKEN, build_app, close_app, load_demo, settings_with
+from tests.integration.webhook_support import BASE, TOKEN
 
 US = "+18005550100"
 EMEA = "+442079460100"
@@ -17,12 +17,8 @@ try, a refusal's reason and repeats), the queue, and the CallSid (no personal da
 
 
 @pytest.fixture
-def app(redis_url):
-    settings = settings_with()
-    load_demo(redis_url, settings)
-    app = build_app(redis_url, settings=settings)
-    yield app
-    close_app(app)
+def app_options() -> dict:
+    return {}  # strict, and no what-if moments
 
 
 def _urls_of_a_call(app, to: str, press: str) -> list[str]:

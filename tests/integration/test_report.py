@@ -12,8 +12,7 @@ from ivr.adapters.calls.records import Records
 from ivr.cli.report import today_utc
 from tests.integration.conftest import run_ivr, subprocess_env
 from tests.integration.webhook_support import run_jobs
-from tests.integration.webhook_support import (CALLER, Twilio, build_app, call_params, close_app, load_demo, settings_with,
-                                               twiml, verbs)
+from tests.integration.webhook_support import CALLER, Twilio, call_params, settings_with, twiml, verbs
 
 EMEA = "/voice/case?line=%2B442079460100&lang={lang}&attempt=1"
 HOSTILE = '<img src=x onerror="alert(1)">&amp;'
@@ -25,11 +24,8 @@ def settings():
 
 
 @pytest.fixture
-def app(redis_url, settings):
-    load_demo(redis_url, settings)
-    app = build_app(redis_url, settings=settings, strict=False)
-    yield app
-    close_app(app)
+def app_options() -> dict:
+    return {"strict": False}
 
 
 def _sid() -> str:
