@@ -125,13 +125,14 @@ def _taken_by_this_call(offer: Offer) -> bool:
 def _take(offer: Offer, response: VoiceResponse, voice: Speaker):
     """Record the offer as taken, have a worker move the caller over, and put the engineer in the conference."""
     svc = services()
-    if svc.offers.accept(offer, param("CallSid")):
+    taken = svc.offers.accept(offer, param("CallSid"))
+    if taken == 1:
         # The dequeue, or the call to the customer, is a REST request: a worker makes it, the webhook never waits.
         if offer.kind == "callback":
             svc.jobs.once(call_customer, offer.id, job_id=f"callback-{offer.id}", queue=CALLBACKS, result_ttl=3600)
         else:
             svc.jobs.once(bridge_offer, offer.id, job_id=f"bridge-{offer.id}", queue=DISPATCH, result_ttl=3600)
-    elif not _taken_by_this_call(svc.offers.get(offer.id) or offer):
+    elif not taken:
         return _goodbye(voice, voice.text(prompts.OFFER_NOT_TAKEN))
     say(response, voice, voice.text(prompts.OFFER_CONNECTING))
     return twiml(_meet(response, offer))

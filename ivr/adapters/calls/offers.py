@@ -77,7 +77,13 @@ return 'reserved'
 """The same for a pending callback: still in line, not closed, and due (`not_before` passed)."""
 
 _ACCEPT = """
-if redis.call('HGET', KEYS[1], 'state') ~= 'ringing' then return 0 end
+local state = redis.call('HGET', KEYS[1], 'state')
+if state ~= 'ringing' then
+  -- The engineer's call that took it asks again (Twilio retrying): taken already, by this very call.
+  if ARGV[2] ~= '' and (state == 'accepted' or state == 'bridged')
+     and redis.call('HGET', KEYS[1], 'engineer_call') == ARGV[2] then return 2 end
+  return 0
+end
 redis.call('HSET', KEYS[1], 'state', 'accepted', 'accepted_at', ARGV[3])
 if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'engineer_call', ARGV[2]) end
 redis.call('ZREM', KEYS[2], ARGV[1])
@@ -89,7 +95,8 @@ redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[5], '*', 'sid', redis.call('HGET
            'at', ARGV[3])
 return 1
 """
-"""An engineer took a ringing offer: the caller and the engineer stay reserved for the call."""
+"""An engineer took a ringing offer (1): the caller and the engineer stay reserved for the call; 2 when that same
+engineer's call took it before, 0 when it no longer rings for them."""
 
 _CLOSE = """
 local state = redis.call('HGET', KEYS[1], 'state')
@@ -344,9 +351,10 @@ class Offers:
         if ident and self.redis.exists(keys.offer(ident)):
             self.redis.hset(keys.offer(ident), mapping=fields)
 
-    def accept(self, offer: Offer, engineer_call: str = "") -> bool:
-        """Record that the engineer took a ringing offer; False when it no longer rings (missed, caller gone)."""
-        return bool(self._accept(
+    def accept(self, offer: Offer, engineer_call: str = "") -> int:
+        """Record that the engineer took a ringing offer: 1 when this took it, 2 when this engineer's call had
+        taken it already (a retried request), 0 when it no longer rings (missed, caller gone)."""
+        return int(self._accept(
             keys=[keys.offer(offer.id), keys.RINGING, keys.offered(offer.call), keys.engaged(offer.engineer),
                   keys.EVENTS, keys.call(offer.call)],
             args=[offer.id, engineer_call, f"{time.time():.3f}", self.state_ttl, keys.EVENTS_MAXLEN]))
